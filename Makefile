@@ -1,0 +1,53 @@
+# vitrum — GNU Make build (no autotools).  `make`, `make run`, `make check`.
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+           -Wno-missing-field-initializers -Wno-format-truncation -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
+           -Iinclude -Isrc
+LDLIBS  += -ltss2-mu -lcrypto
+BUILD   ?= build
+
+ENGINE_SRC := $(wildcard src/engine/*.c src/engine/cmd/*.c src/crypto/*.c)
+HOST_SRC   := $(wildcard src/store/*.c src/platform/*.c src/server/*.c)
+LIB_SRC    := $(ENGINE_SRC) $(HOST_SRC)
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+HEADERS    := $(wildcard include/vitrum/*.h src/*/*.h src/engine/cmd/*.h)
+
+.PHONY: all run check check-unit check-integration clean bench deps test-deps
+all: $(BUILD)/vitrum
+
+$(BUILD)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libvitrum.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/vitrum: $(BUILD)/tools/vitrum.o $(BUILD)/libvitrum.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# ---- setup (Debian 12) ----
+deps:
+	@scripts/bootstrap.sh build
+
+test-deps:
+	@scripts/bootstrap.sh test
+
+run: deps
+	$(MAKE) all
+	$(BUILD)/vitrum serve
+
+# ---- tests ----
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/helpers.h $(BUILD)/libvitrum.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libvitrum.a -lcmocka $(LDLIBS)
+
+check: test-deps
+	$(MAKE) all $(UNIT_BIN)
+	tests/run.sh
+
+clean:
+	rm -rf $(BUILD)

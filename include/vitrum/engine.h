@@ -1,0 +1,68 @@
+/* The vitrum engine: a TPM 2.0 as a pure function of (state, command).
+ *
+ * The engine performs no I/O.  The caller owns the engine's memory
+ * (vt_engine_size() bytes, see vt_engine_new for a convenience allocator),
+ * delivers command bytes and platform signals, and sends the response bytes.
+ * One engine is one TPM; engines share nothing, so one process may host many. */
+#ifndef VITRUM_ENGINE_H
+#define VITRUM_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "vitrum/platform.h"
+
+/* Largest command or response the engine accepts or produces
+ * (TPM_PT_MAX_COMMAND_SIZE / TPM_PT_MAX_RESPONSE_SIZE). */
+#define VT_MAX_COMMAND_SIZE 4096u
+#define VT_MAX_RESPONSE_SIZE 4096u
+
+typedef struct vt_engine vt_engine;
+
+/* Results of the lifecycle calls (not TPM response codes). */
+typedef enum {
+    VT_OK = 0,
+    VT_ERR_STATE_CORRUPT = -1, /* stored state failed its integrity check */
+    VT_ERR_STATE_VERSION = -2, /* stored state has an unknown format version */
+    VT_ERR_STORE = -3,         /* the platform store failed to read or write */
+    VT_ERR_ENTROPY = -4,       /* no entropy to create seeds */
+    VT_ERR_CRYPTO = -5,        /* the crypto library could not be initialised */
+} vt_status;
+
+const char *vt_status_str(vt_status s);
+
+/* Allocate and initialise an engine: loads the state through the platform
+ * store, or manufactures a fresh TPM (new seeds) when there is none and
+ * commits it.  The TPM starts powered off. */
+vt_status vt_engine_new(const vt_platform *platform, vt_engine **out);
+void vt_engine_free(vt_engine *e);
+
+/* Execute one command at `locality` (0..4).  Always writes a complete
+ * response (at least a 10-byte header) into rsp and returns its length;
+ * rsp_cap must be at least VT_MAX_RESPONSE_SIZE. */
+size_t vt_engine_execute(vt_engine *e, uint8_t locality,
+                         const uint8_t *cmd, size_t cmd_len,
+                         uint8_t *rsp, size_t rsp_cap);
+
+/* Platform signals (mssim platform port, swtpm control channel). */
+void vt_engine_power_on(vt_engine *e);  /* _TPM_Init if it was off */
+void vt_engine_power_off(vt_engine *e); /* volatile state is lost */
+bool vt_engine_is_powered(const vt_engine *e);
+void vt_engine_reset(vt_engine *e);     /* power off + power on */
+void vt_engine_set_physical_presence(vt_engine *e, bool asserted);
+void vt_engine_set_cancel(vt_engine *e, bool asserted);
+void vt_engine_set_nv_available(vt_engine *e, bool available);
+/* _TPM_Hash_Start / _TPM_Hash_Data / _TPM_Hash_End (D-RTM, locality 4). */
+void vt_engine_hash_start(vt_engine *e);
+void vt_engine_hash_data(vt_engine *e, const uint8_t *data, size_t len);
+void vt_engine_hash_end(vt_engine *e);
+
+/* Save what an orderly stop of the process must keep (the Clock).  Called by
+ * the server on SIGTERM/SIGINT.  Returns VT_OK or VT_ERR_STORE. */
+vt_status vt_engine_save(vt_engine *e);
+
+/* Number of commands executed since the engine was created. */
+uint64_t vt_engine_commands_served(const vt_engine *e);
+
+#endif

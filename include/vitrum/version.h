@@ -1,0 +1,7 @@
+#ifndef VITRUM_VERSION_H
+#define VITRUM_VERSION_H
+#define VITRUM_VERSION "0.1.0"
+/* TPM_PT_FIRMWARE_VERSION_1/2: major.minor in _1, patch in _2. */
+#define VITRUM_FW_VERSION_1 0x00000001u
+#define VITRUM_FW_VERSION_2 0x00000000u
+#endif

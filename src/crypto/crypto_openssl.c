@@ -1,0 +1,196 @@
+/* OpenSSL 3 implementation of vt_crypto.h. */
+#include "crypto/vt_crypto.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <string.h>
+
+struct vt_hash_ctx {
+    EVP_MD_CTX *md;
+    TPM2_ALG_ID alg;
+};
+
+static struct {
+    bool ready;
+    EVP_MD *sha1, *sha256, *sha384, *sha512;
+    EVP_MAC *hmac;
+} g;
+
+int vt_crypto_init(void)
+{
+    if (g.ready)
+        return 0;
+    g.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+    g.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    g.sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
+    g.sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
+    g.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (!g.sha1 || !g.sha256 || !g.sha384 || !g.sha512 || !g.hmac)
+        return -1;
+    g.ready = true;
+    return 0;
+}
+
+static const EVP_MD *md_of(TPM2_ALG_ID alg)
+{
+    switch (alg) {
+    case TPM2_ALG_SHA1: return g.sha1;
+    case TPM2_ALG_SHA256: return g.sha256;
+    case TPM2_ALG_SHA384: return g.sha384;
+    case TPM2_ALG_SHA512: return g.sha512;
+    default: return NULL;
+    }
+}
+
+static const char *md_name(TPM2_ALG_ID alg)
+{
+    switch (alg) {
+    case TPM2_ALG_SHA1: return "SHA1";
+    case TPM2_ALG_SHA256: return "SHA256";
+    case TPM2_ALG_SHA384: return "SHA384";
+    case TPM2_ALG_SHA512: return "SHA512";
+    default: return NULL;
+    }
+}
+
+size_t vt_hash_size(TPM2_ALG_ID alg)
+{
+    switch (alg) {
+    case TPM2_ALG_SHA1: return 20;
+    case TPM2_ALG_SHA256: return 32;
+    case TPM2_ALG_SHA384: return 48;
+    case TPM2_ALG_SHA512: return 64;
+    default: return 0;
+    }
+}
+
+size_t vt_hash_block_size(TPM2_ALG_ID alg)
+{
+    switch (alg) {
+    case TPM2_ALG_SHA1:
+    case TPM2_ALG_SHA256: return 64;
+    case TPM2_ALG_SHA384:
+    case TPM2_ALG_SHA512: return 128;
+    default: return 0;
+    }
+}
+
+vt_hash_ctx *vt_hash_ctx_new(void)
+{
+    vt_hash_ctx *h = OPENSSL_zalloc(sizeof(*h));
+    if (!h)
+        return NULL;
+    h->md = EVP_MD_CTX_new();
+    if (!h->md) {
+        OPENSSL_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void vt_hash_ctx_free(vt_hash_ctx *h)
+{
+    if (!h)
+        return;
+    EVP_MD_CTX_free(h->md);
+    OPENSSL_free(h);
+}
+
+int vt_hash_start(vt_hash_ctx *h, TPM2_ALG_ID alg)
+{
+    const EVP_MD *md = md_of(alg);
+    if (!md || EVP_DigestInit_ex(h->md, md, NULL) != 1)
+        return -1;
+    h->alg = alg;
+    return 0;
+}
+
+int vt_hash_update(vt_hash_ctx *h, const void *data, size_t len)
+{
+    if (len == 0)
+        return 0;
+    return EVP_DigestUpdate(h->md, data, len) == 1 ? 0 : -1;
+}
+
+size_t vt_hash_finish(vt_hash_ctx *h, uint8_t *out)
+{
+    unsigned int n = 0;
+    if (EVP_DigestFinal_ex(h->md, out, &n) != 1)
+        return 0;
+    return n;
+}
+
+int vt_hash_copy(vt_hash_ctx *dst, const vt_hash_ctx *src)
+{
+    if (EVP_MD_CTX_copy_ex(dst->md, src->md) != 1)
+        return -1;
+    dst->alg = src->alg;
+    return 0;
+}
+
+size_t vt_hash_parts(TPM2_ALG_ID alg, const vt_buf *parts, size_t nparts, uint8_t *out)
+{
+    const EVP_MD *md = md_of(alg);
+    EVP_MD_CTX *c;
+    unsigned int n = 0;
+    size_t i;
+
+    if (!md || !(c = EVP_MD_CTX_new()))
+        return 0;
+    if (EVP_DigestInit_ex(c, md, NULL) != 1)
+        goto out;
+    for (i = 0; i < nparts; i++)
+        if (parts[i].n && EVP_DigestUpdate(c, parts[i].p, parts[i].n) != 1)
+            goto out;
+    if (EVP_DigestFinal_ex(c, out, &n) != 1)
+        n = 0;
+out:
+    EVP_MD_CTX_free(c);
+    return n;
+}
+
+size_t vt_hash(TPM2_ALG_ID alg, const void *data, size_t len, uint8_t *out)
+{
+    vt_buf b = { data, len };
+    return vt_hash_parts(alg, &b, 1, out);
+}
+
+size_t vt_hmac_parts(TPM2_ALG_ID alg, const uint8_t *key, size_t key_len,
+                     const vt_buf *parts, size_t nparts, uint8_t *out)
+{
+    const char *name = md_name(alg);
+    EVP_MAC_CTX *c;
+    OSSL_PARAM params[2];
+    size_t n = 0, i;
+    static const uint8_t empty_key[1] = { 0 };
+
+    if (!name || !(c = EVP_MAC_CTX_new(g.hmac)))
+        return 0;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)name, 0);
+    params[1] = OSSL_PARAM_construct_end();
+    /* An empty HMAC key is legal in the TPM (empty authValue); OpenSSL wants
+     * a non-NULL pointer. */
+    if (EVP_MAC_init(c, key_len ? key : empty_key, key_len, params) != 1)
+        goto out;
+    for (i = 0; i < nparts; i++)
+        if (parts[i].n && EVP_MAC_update(c, parts[i].p, parts[i].n) != 1)
+            goto out;
+    if (EVP_MAC_final(c, out, &n, VT_MAX_DIGEST) != 1)
+        n = 0;
+out:
+    EVP_MAC_CTX_free(c);
+    return n;
+}
+
+bool vt_ct_equal(const void *a, const void *b, size_t n)
+{
+    /* CT: CRYPTO_memcmp reads every byte, whatever the first difference. */
+    return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+void vt_wipe(void *p, size_t n)
+{
+    OPENSSL_cleanse(p, n);
+}

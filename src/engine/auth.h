@@ -1,0 +1,34 @@
+/* The authorization area: parsing sessions and checking authorization.
+ *
+ * Password sessions (TPM_RS_PW) are implemented here.  HMAC and policy
+ * sessions have their place (vt_auth_session.kind) and are refused with
+ * TPM_RC_REFERENCE_Sx until the sessions room exists. */
+#ifndef VT_AUTH_H
+#define VT_AUTH_H
+
+#include "engine/engine_internal.h"
+
+typedef enum { VT_SES_PASSWORD = 1, VT_SES_HMAC, VT_SES_POLICY } vt_session_kind;
+
+typedef struct {
+    TPM2_HANDLE handle;
+    vt_session_kind kind;
+    const uint8_t *nonce;
+    uint16_t nonce_len;
+    TPMA_SESSION attrs;
+    const uint8_t *hmac; /* for a password session: the password */
+    uint16_t hmac_len;
+} vt_auth_session;
+
+/* Read session number `n` (1-based) from the authorization area. */
+TPM2_RC vt_auth_parse_session(vt_in *area, unsigned n, vt_auth_session *s);
+/* Check session number n; when `authorizes` it authorizes handle `h`. */
+TPM2_RC vt_auth_check(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HANDLE h, bool authorizes);
+/* Append this session's part of the response authorization area. */
+void vt_auth_response(vt_cmd *c, const vt_auth_session *s, vt_out *o);
+
+/* Length of v without its trailing zero octets (Part 1 §19.6.? : authValues
+ * are compared with trailing zeros removed). */
+size_t vt_auth_trim(const uint8_t *v, size_t len);
+
+#endif

@@ -1,0 +1,470 @@
+/* TPM2_GetCapability and TPM2_TestParms (TPM 2.0 Part 3 §30, §10.?).
+ *
+ * Every value here is what this TPM actually implements: the algorithm list
+ * is the crypto room's, the command list is the command table, the PCR list
+ * is the live allocation.  Each list starts at the requested property and
+ * says moreData when it had to stop. */
+#include <string.h>
+
+#include "engine/engine_internal.h"
+#include "vitrum/version.h"
+
+/* ---- algorithms ---- */
+
+typedef struct {
+    TPM2_ALG_ID alg;
+    TPMA_ALGORITHM attrs;
+} alg_entry;
+
+/* Sorted by algorithm ID.  Keyed-hash objects (HMAC keys, sealed data) and
+ * the XOR obfuscation they use are parameters TestParms validates. */
+static const alg_entry algs[] = {
+    { TPM2_ALG_SHA1, TPMA_ALGORITHM_HASH },
+    { TPM2_ALG_HMAC, TPMA_ALGORITHM_HASH | TPMA_ALGORITHM_SIGNING },
+    { TPM2_ALG_XOR, TPMA_ALGORITHM_SYMMETRIC | TPMA_ALGORITHM_HASH },
+    { TPM2_ALG_SHA256, TPMA_ALGORITHM_HASH },
+    { TPM2_ALG_SHA384, TPMA_ALGORITHM_HASH },
+    { TPM2_ALG_SHA512, TPMA_ALGORITHM_HASH },
+    { TPM2_ALG_KEYEDHASH, TPMA_ALGORITHM_HASH | TPMA_ALGORITHM_OBJECT },
+    { TPM2_ALG_KDF1_SP800_108, TPMA_ALGORITHM_HASH | TPMA_ALGORITHM_METHOD },
+};
+
+static bool alg_implemented(TPM2_ALG_ID a)
+{
+    size_t i;
+    for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
+        if (algs[i].alg == a)
+            return true;
+    return false;
+}
+
+/* A bounded list writer: count first, then items; stops at `max` and
+ * reports whether more would have followed. */
+typedef struct {
+    vt_out *o;
+    size_t count_off;
+    uint32_t count, max;
+    bool more;
+} list_writer;
+
+static void list_begin(list_writer *l, vt_out *o, uint32_t max)
+{
+    l->o = o;
+    l->count = 0;
+    l->max = max;
+    l->more = false;
+    l->count_off = o->off;
+    vt_out_u32(o, 0);
+}
+
+/* True when an item may be written; false (and `more`) once full. */
+static bool list_take(list_writer *l)
+{
+    if (l->count >= l->max) {
+        l->more = true;
+        return false;
+    }
+    l->count++;
+    return true;
+}
+
+static void list_end(list_writer *l)
+{
+    if (l->o->overflow)
+        return;
+    l->o->buf[l->count_off] = (uint8_t)(l->count >> 24);
+    l->o->buf[l->count_off + 1] = (uint8_t)(l->count >> 16);
+    l->o->buf[l->count_off + 2] = (uint8_t)(l->count >> 8);
+    l->o->buf[l->count_off + 3] = (uint8_t)l->count;
+}
+
+static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
+
+static bool cap_algs(vt_out *o, uint32_t first, uint32_t n)
+{
+    list_writer l;
+    size_t i;
+    list_begin(&l, o, min_u32(n, TPM2_MAX_CAP_ALGS));
+    for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+        if (algs[i].alg < first)
+            continue;
+        if (!list_take(&l))
+            break;
+        vt_out_u16(o, algs[i].alg);
+        vt_out_u32(o, algs[i].attrs);
+    }
+    list_end(&l);
+    return l.more;
+}
+
+static bool cap_commands(vt_out *o, uint32_t first, uint32_t n)
+{
+    list_writer l;
+    size_t i;
+    list_begin(&l, o, min_u32(n, TPM2_MAX_CAP_CC));
+    for (i = 0; i < vt_command_count; i++) {
+        if (vt_commands[i].cc < first)
+            continue;
+        if (!list_take(&l))
+            break;
+        vt_out_u32(o, vt_command_attributes(&vt_commands[i]));
+    }
+    list_end(&l);
+    return l.more;
+}
+
+/* No command needs physical presence and none is audited yet. */
+static bool cap_empty_cc_list(vt_out *o)
+{
+    vt_out_u32(o, 0);
+    return false;
+}
+
+static const TPM2_HANDLE permanent_handles[] = {
+    TPM2_RH_OWNER, TPM2_RH_NULL, TPM2_RS_PW, TPM2_RH_LOCKOUT,
+    TPM2_RH_ENDORSEMENT, TPM2_RH_PLATFORM, TPM2_RH_PLATFORM_NV,
+};
+
+static bool cap_handles(vt_engine *e, vt_out *o, uint32_t first, uint32_t n)
+{
+    list_writer l;
+    uint32_t h;
+    size_t i;
+
+    list_begin(&l, o, min_u32(n, TPM2_MAX_CAP_HANDLES));
+    switch (first >> 24) {
+    case TPM2_HT_PCR:
+        for (h = first; h < VT_PCR_COUNT; h++) {
+            if (!list_take(&l))
+                break;
+            vt_out_u32(o, h);
+        }
+        break;
+    case TPM2_HT_PERMANENT:
+        for (i = 0; i < sizeof(permanent_handles) / sizeof(permanent_handles[0]); i++) {
+            if (permanent_handles[i] < first)
+                continue;
+            if (!list_take(&l))
+                break;
+            vt_out_u32(o, permanent_handles[i]);
+        }
+        break;
+    case TPM2_HT_TRANSIENT: {
+        /* Loaded transient objects in handle order. */
+        uint32_t last = first;
+        for (;;) {
+            uint32_t best = 0;
+            bool found = false;
+            for (i = 0; i < VT_MAX_SEQUENCES; i++) {
+                const vt_sequence *s = &e->v.seq[i];
+                if (s->kind != VT_SEQ_FREE && s->handle >= last && (!found || s->handle < best)) {
+                    best = s->handle;
+                    found = true;
+                }
+            }
+            if (!found || !list_take(&l))
+                break;
+            vt_out_u32(o, best);
+            last = best + 1;
+        }
+        break;
+    }
+    case TPM2_HT_NV_INDEX:
+    case TPM2_HT_HMAC_SESSION: /* == TPM2_HT_LOADED_SESSION */
+    case TPM2_HT_POLICY_SESSION: /* == TPM2_HT_SAVED_SESSION */
+    case TPM2_HT_PERSISTENT:
+        break; /* none exist yet */
+    default:
+        l.count = 0;
+        break;
+    }
+    list_end(&l);
+    return l.more;
+}
+
+static bool cap_pcrs(vt_engine *e, vt_out *o)
+{
+    unsigned b;
+    /* Every implemented bank, with the PCRs allocated in it (Part 3 §30.2). */
+    vt_out_u32(o, VT_BANK_COUNT);
+    for (b = 0; b < VT_BANK_COUNT; b++) {
+        uint8_t on = (e->p.pcr_banks & (1u << b)) ? 0xFF : 0x00;
+        vt_out_u16(o, vt_bank_alg[b]);
+        vt_out_u8(o, VT_PCR_SELECT_MIN);
+        vt_out_u8(o, on);
+        vt_out_u8(o, on);
+        vt_out_u8(o, on);
+    }
+    return false;
+}
+
+/* ---- TPM properties ---- */
+
+static uint32_t str4(const char *s)
+{
+    return (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 | (uint32_t)s[2] << 8 | (uint32_t)s[3];
+}
+
+/* Returns false when `pt` is not a property this TPM reports. */
+static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
+{
+    unsigned i, loaded = 0;
+
+    for (i = 0; i < VT_MAX_SEQUENCES; i++)
+        loaded += e->v.seq[i].kind != VT_SEQ_FREE;
+    switch (pt) {
+    case TPM2_PT_FAMILY_INDICATOR: *v = str4("2.0\0"); return true;
+    case TPM2_PT_LEVEL: *v = 0; return true;
+    case TPM2_PT_REVISION: *v = 159; return true; /* Library spec 1.59 */
+    case TPM2_PT_DAY_OF_YEAR: *v = 312; return true;
+    case TPM2_PT_YEAR: *v = 2019; return true;
+    case TPM2_PT_MANUFACTURER: *v = str4("VTRM"); return true;
+    case TPM2_PT_VENDOR_STRING_1: *v = str4("vitr"); return true;
+    case TPM2_PT_VENDOR_STRING_2: *v = str4("um\0\0"); return true;
+    case TPM2_PT_VENDOR_STRING_3: *v = 0; return true;
+    case TPM2_PT_VENDOR_STRING_4: *v = 0; return true;
+    case TPM2_PT_VENDOR_TPM_TYPE: *v = 1; return true;
+    case TPM2_PT_FIRMWARE_VERSION_1: *v = VITRUM_FW_VERSION_1; return true;
+    case TPM2_PT_FIRMWARE_VERSION_2: *v = VITRUM_FW_VERSION_2; return true;
+    case TPM2_PT_INPUT_BUFFER: *v = TPM2_MAX_DIGEST_BUFFER; return true;
+    case TPM2_PT_HR_TRANSIENT_MIN: *v = VT_MAX_SEQUENCES; return true;
+    case TPM2_PT_HR_PERSISTENT_MIN: *v = 0; return true;
+    case TPM2_PT_HR_LOADED_MIN: *v = 0; return true;
+    case TPM2_PT_ACTIVE_SESSIONS_MAX: *v = 0; return true;
+    case TPM2_PT_PCR_COUNT: *v = VT_PCR_COUNT; return true;
+    case TPM2_PT_PCR_SELECT_MIN: *v = VT_PCR_SELECT_MIN; return true;
+    case TPM2_PT_CONTEXT_GAP_MAX: *v = 0xFFFF; return true;
+    case TPM2_PT_NV_COUNTERS_MAX: *v = 0; return true;
+    case TPM2_PT_NV_INDEX_MAX: *v = 2048; return true;
+    case TPM2_PT_MEMORY: *v = TPMA_MEMORY_SHAREDRAM | TPMA_MEMORY_SHAREDNV; return true;
+    case TPM2_PT_CLOCK_UPDATE: *v = VT_CLOCK_SAVE_INTERVAL_MS; return true;
+    case TPM2_PT_CONTEXT_HASH: *v = TPM2_ALG_SHA256; return true;
+    case TPM2_PT_CONTEXT_SYM: *v = TPM2_ALG_AES; return true;
+    case TPM2_PT_CONTEXT_SYM_SIZE: *v = 256; return true;
+    case TPM2_PT_ORDERLY_COUNT: *v = 0; return true;
+    case TPM2_PT_MAX_COMMAND_SIZE: *v = VT_MAX_COMMAND_SIZE; return true;
+    case TPM2_PT_MAX_RESPONSE_SIZE: *v = VT_MAX_RESPONSE_SIZE; return true;
+    case TPM2_PT_MAX_DIGEST: *v = VT_MAX_DIGEST; return true;
+    case TPM2_PT_MAX_OBJECT_CONTEXT: *v = 0; return true;
+    case TPM2_PT_MAX_SESSION_CONTEXT: *v = 0; return true;
+    case TPM2_PT_PS_FAMILY_INDICATOR: *v = TPM2_PS_PC; return true;
+    case TPM2_PT_PS_LEVEL: *v = 0; return true;
+    case TPM2_PT_PS_REVISION: *v = 105; return true; /* PC Client PTP 1.05 */
+    case TPM2_PT_PS_DAY_OF_YEAR: *v = 0; return true;
+    case TPM2_PT_PS_YEAR: *v = 0; return true;
+    case TPM2_PT_SPLIT_MAX: *v = 0; return true;
+    case TPM2_PT_TOTAL_COMMANDS: *v = (uint32_t)vt_command_count; return true;
+    case TPM2_PT_LIBRARY_COMMANDS: *v = (uint32_t)vt_command_count; return true;
+    case TPM2_PT_VENDOR_COMMANDS: *v = 0; return true;
+    case TPM2_PT_NV_BUFFER_MAX: *v = 1024; return true;
+    case TPM2_PT_MODES: *v = 0; return true;
+    case TPM2_PT_MAX_CAP_BUFFER: *v = TPM2_MAX_CAP_BUFFER; return true;
+
+    case TPM2_PT_PERMANENT:
+        *v = (e->p.owner_auth_len ? TPMA_PERMANENT_OWNERAUTHSET : 0) |
+             (e->p.endorsement_auth_len ? TPMA_PERMANENT_ENDORSEMENTAUTHSET : 0) |
+             (e->p.lockout_auth_len ? TPMA_PERMANENT_LOCKOUTAUTHSET : 0) |
+             TPMA_PERMANENT_TPMGENERATEDEPS;
+        return true;
+    case TPM2_PT_STARTUP_CLEAR:
+        *v = (e->v.ph_enable ? TPMA_STARTUP_CLEAR_PHENABLE : 0) |
+             (e->v.sh_enable ? TPMA_STARTUP_CLEAR_SHENABLE : 0) |
+             (e->v.eh_enable ? TPMA_STARTUP_CLEAR_EHENABLE : 0) |
+             (e->v.ph_enable_nv ? TPMA_STARTUP_CLEAR_PHENABLENV : 0) |
+             (e->p.last_shutdown != VT_SU_NONE ? TPMA_STARTUP_CLEAR_ORDERLY : 0);
+        return true;
+    case TPM2_PT_HR_NV_INDEX: *v = 0; return true;
+    case TPM2_PT_HR_LOADED: *v = 0; return true;
+    case TPM2_PT_HR_LOADED_AVAIL: *v = 0; return true;
+    case TPM2_PT_HR_ACTIVE: *v = 0; return true;
+    case TPM2_PT_HR_ACTIVE_AVAIL: *v = 0; return true;
+    case TPM2_PT_HR_TRANSIENT_AVAIL: *v = VT_MAX_SEQUENCES - loaded; return true;
+    case TPM2_PT_HR_PERSISTENT: *v = 0; return true;
+    case TPM2_PT_HR_PERSISTENT_AVAIL: *v = 0; return true;
+    case TPM2_PT_NV_COUNTERS: *v = 0; return true;
+    case TPM2_PT_NV_COUNTERS_AVAIL: *v = 0; return true;
+    case TPM2_PT_ALGORITHM_SET: *v = 0; return true;
+    case TPM2_PT_LOADED_CURVES: *v = 0; return true;
+    case TPM2_PT_LOCKOUT_COUNTER: *v = 0; return true;
+    case TPM2_PT_MAX_AUTH_FAIL: *v = 0; return true;
+    case TPM2_PT_LOCKOUT_INTERVAL: *v = 0; return true;
+    case TPM2_PT_LOCKOUT_RECOVERY: *v = 0; return true;
+    case TPM2_PT_NV_WRITE_RECOVERY: *v = 0; return true;
+    case TPM2_PT_AUDIT_COUNTER_0: *v = 0; return true;
+    case TPM2_PT_AUDIT_COUNTER_1: *v = 0; return true;
+    default: return false;
+    }
+}
+
+static bool cap_properties(vt_engine *e, vt_out *o, uint32_t first, uint32_t n)
+{
+    list_writer l;
+    uint32_t pt, v;
+
+    list_begin(&l, o, min_u32(n, TPM2_MAX_TPM_PROPERTIES));
+    for (pt = first < TPM2_PT_FIXED ? TPM2_PT_FIXED : first; pt <= TPM2_PT_AUDIT_COUNTER_1; pt++) {
+        if (!property(e, pt, &v)) {
+            if (pt > TPM2_PT_MAX_CAP_BUFFER && pt < TPM2_PT_VAR)
+                pt = TPM2_PT_VAR - 1; /* skip the gap between the groups */
+            continue;
+        }
+        if (!list_take(&l))
+            break;
+        vt_out_u32(o, pt);
+        vt_out_u32(o, v);
+    }
+    list_end(&l);
+    return l.more;
+}
+
+/* TPM_PT_PCR tags (Part 2 §6.14) as locality-bitmap queries. */
+static bool pcr_has(TPM2_PT_PCR tag, unsigned pcr)
+{
+    switch (tag) {
+    case TPM2_PT_PCR_SAVE: return vt_pcr_is_saved(pcr);
+    case TPM2_PT_PCR_EXTEND_L0: return vt_pcr_can_extend(pcr, 0);
+    case TPM2_PT_PCR_RESET_L0: return vt_pcr_can_reset(pcr, 0);
+    case TPM2_PT_PCR_EXTEND_L1: return vt_pcr_can_extend(pcr, 1);
+    case TPM2_PT_PCR_RESET_L1: return vt_pcr_can_reset(pcr, 1);
+    case TPM2_PT_PCR_EXTEND_L2: return vt_pcr_can_extend(pcr, 2);
+    case TPM2_PT_PCR_RESET_L2: return vt_pcr_can_reset(pcr, 2);
+    case TPM2_PT_PCR_EXTEND_L3: return vt_pcr_can_extend(pcr, 3);
+    case TPM2_PT_PCR_RESET_L3: return vt_pcr_can_reset(pcr, 3);
+    case TPM2_PT_PCR_EXTEND_L4: return vt_pcr_can_extend(pcr, 4);
+    case TPM2_PT_PCR_RESET_L4: return vt_pcr_can_reset(pcr, 4);
+    case TPM2_PT_PCR_NO_INCREMENT: return vt_pcr_no_increment(pcr);
+    case TPM2_PT_PCR_DRTM_RESET: return pcr >= 17 && pcr <= 22;
+    default: return false; /* POLICY, AUTH: no PCR groups */
+    }
+}
+
+static bool cap_pcr_properties(vt_out *o, uint32_t first, uint32_t n)
+{
+    static const TPM2_PT_PCR tags[] = {
+        TPM2_PT_PCR_SAVE, TPM2_PT_PCR_EXTEND_L0, TPM2_PT_PCR_RESET_L0, TPM2_PT_PCR_EXTEND_L1,
+        TPM2_PT_PCR_RESET_L1, TPM2_PT_PCR_EXTEND_L2, TPM2_PT_PCR_RESET_L2, TPM2_PT_PCR_EXTEND_L3,
+        TPM2_PT_PCR_RESET_L3, TPM2_PT_PCR_EXTEND_L4, TPM2_PT_PCR_RESET_L4, TPM2_PT_PCR_NO_INCREMENT,
+        TPM2_PT_PCR_DRTM_RESET, TPM2_PT_PCR_POLICY, TPM2_PT_PCR_AUTH,
+    };
+    list_writer l;
+    size_t i;
+    unsigned pcr;
+
+    list_begin(&l, o, min_u32(n, TPM2_MAX_PCR_PROPERTIES));
+    for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
+        uint8_t sel[VT_PCR_SELECT_MIN] = { 0 };
+        if (tags[i] < first)
+            continue;
+        if (!list_take(&l))
+            break;
+        for (pcr = 0; pcr < VT_PCR_COUNT; pcr++)
+            if (pcr_has(tags[i], pcr))
+                sel[pcr / 8] |= (uint8_t)(1u << (pcr % 8));
+        vt_out_u32(o, tags[i]);
+        vt_out_u8(o, VT_PCR_SELECT_MIN);
+        vt_out_bytes(o, sel, sizeof(sel));
+    }
+    list_end(&l);
+    return l.more;
+}
+
+/* Hierarchy policies: none is set yet, so each is TPM_ALG_NULL. */
+static bool cap_auth_policies(vt_out *o, uint32_t first, uint32_t n)
+{
+    static const TPM2_HANDLE h[] = { TPM2_RH_OWNER, TPM2_RH_LOCKOUT, TPM2_RH_ENDORSEMENT, TPM2_RH_PLATFORM };
+    list_writer l;
+    size_t i;
+
+    list_begin(&l, o, min_u32(n, TPM2_MAX_TAGGED_POLICIES));
+    for (i = 0; i < sizeof(h) / sizeof(h[0]); i++) {
+        if (h[i] < first)
+            continue;
+        if (!list_take(&l))
+            break;
+        vt_out_u32(o, h[i]);
+        vt_out_u16(o, TPM2_ALG_NULL);
+    }
+    list_end(&l);
+    return l.more;
+}
+
+TPM2_RC vt_cmd_get_capability(vt_cmd *c)
+{
+    uint32_t cap, prop, count;
+    size_t more_off;
+    bool more;
+    vt_out *o = &c->out;
+
+    RETURN_IF_ERROR(vt_in_u32(&c->in, &cap));
+    RETURN_IF_ERROR(vt_in_u32(&c->in, &prop));
+    RETURN_IF_ERROR(vt_in_u32(&c->in, &count));
+    RETURN_IF_ERROR(vt_in_end(&c->in));
+    if (cap > TPM2_CAP_LAST)
+        return VT_RC_P(TPM2_RC_VALUE, 1);
+    if (cap == TPM2_CAP_HANDLES) {
+        switch (prop >> 24) {
+        case TPM2_HT_PCR: case TPM2_HT_NV_INDEX: case TPM2_HT_HMAC_SESSION:
+        case TPM2_HT_POLICY_SESSION: case TPM2_HT_PERMANENT: case TPM2_HT_TRANSIENT:
+        case TPM2_HT_PERSISTENT:
+            break;
+        default:
+            return VT_RC_P(TPM2_RC_HANDLE, 2);
+        }
+    }
+
+    more_off = o->off;
+    vt_out_u8(o, TPM2_NO);
+    vt_out_u32(o, cap);
+    switch (cap) {
+    case TPM2_CAP_ALGS: more = cap_algs(o, prop, count); break;
+    case TPM2_CAP_HANDLES: more = cap_handles(c->e, o, prop, count); break;
+    case TPM2_CAP_COMMANDS: more = cap_commands(o, prop, count); break;
+    case TPM2_CAP_PP_COMMANDS:
+    case TPM2_CAP_AUDIT_COMMANDS: more = cap_empty_cc_list(o); break;
+    case TPM2_CAP_PCRS: more = cap_pcrs(c->e, o); break;
+    case TPM2_CAP_TPM_PROPERTIES: more = cap_properties(c->e, o, prop, count); break;
+    case TPM2_CAP_PCR_PROPERTIES: more = cap_pcr_properties(o, prop, count); break;
+    case TPM2_CAP_ECC_CURVES: vt_out_u32(o, 0); more = false; break; /* no ECC yet */
+    case TPM2_CAP_AUTH_POLICIES: more = cap_auth_policies(o, prop, count); break;
+    default: vt_out_u32(o, 0); more = false; break; /* TPM2_CAP_ACT: none */
+    }
+    if (!o->overflow && more)
+        o->buf[more_off] = TPM2_YES;
+    return TPM2_RC_SUCCESS;
+}
+
+/* TPM2_TestParms: would these public parameters be accepted? */
+TPM2_RC vt_cmd_test_parms(vt_cmd *c)
+{
+    TPMT_PUBLIC_PARMS parms;
+    uint16_t type;
+
+    /* Check the type first: MU cannot unmarshal a union it doesn't know. */
+    if (vt_in_left(&c->in) < 2)
+        return VT_RC_P(TPM2_RC_INSUFFICIENT, 1);
+    type = (uint16_t)(c->in.buf[c->in.off] << 8 | c->in.buf[c->in.off + 1]);
+    if (!alg_implemented(type) || type != TPM2_ALG_KEYEDHASH)
+        return VT_RC_P(TPM2_RC_TYPE, 1);
+    RETURN_IF_ERROR(VT_IN(&c->in, TPMT_PUBLIC_PARMS, &parms));
+    RETURN_IF_ERROR(vt_in_end(&c->in));
+
+    {
+        const TPMT_KEYEDHASH_SCHEME *s = &parms.parameters.keyedHashDetail.scheme;
+        switch (s->scheme) {
+        case TPM2_ALG_NULL:
+            return TPM2_RC_SUCCESS;
+        case TPM2_ALG_HMAC:
+            if (vt_hash_size(s->details.hmac.hashAlg) == 0)
+                return VT_RC_P(TPM2_RC_HASH, 1);
+            return TPM2_RC_SUCCESS;
+        case TPM2_ALG_XOR:
+            if (vt_hash_size(s->details.exclusiveOr.hashAlg) == 0)
+                return VT_RC_P(TPM2_RC_HASH, 1);
+            if (s->details.exclusiveOr.kdf != TPM2_ALG_KDF1_SP800_108)
+                return VT_RC_P(TPM2_RC_KDF, 1);
+            return TPM2_RC_SUCCESS;
+        default:
+            return VT_RC_P(TPM2_RC_SCHEME, 1);
+        }
+    }
+}

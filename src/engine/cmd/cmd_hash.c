@@ -1,0 +1,270 @@
+/* Hashing and hash/event sequences (TPM 2.0 Part 3 §15.4, §17). */
+#include <string.h>
+
+#include "engine/engine_internal.h"
+#include "engine/auth.h"
+
+#define TPM_GENERATED_VALUE 0xff544347u
+/* Tickets are HMACs under the hierarchy proof with the context integrity
+ * hash (reported as TPM_PT_CONTEXT_HASH). */
+#define TICKET_HASH TPM2_ALG_SHA256
+
+void vt_pcr_event_finish(vt_cmd *c, TPM2_HANDLE pcr, const uint8_t digests[VT_BANK_COUNT][VT_MAX_DIGEST]);
+
+/* TPMI_RH_HIERARCHY+ as parameter `n` (Part 2 §9.?): owner, endorsement,
+ * platform or null, and enabled. */
+static TPM2_RC read_hierarchy(vt_cmd *c, TPMI_RH_HIERARCHY *h)
+{
+    RETURN_IF_ERROR(vt_in_u32(&c->in, h));
+    if (*h != TPM2_RH_OWNER && *h != TPM2_RH_ENDORSEMENT && *h != TPM2_RH_PLATFORM &&
+        *h != TPM2_RH_NULL)
+        return vt_in_rc(&c->in, TPM2_RC_VALUE);
+    return TPM2_RC_SUCCESS;
+}
+
+/* TPMT_TK_HASHCHECK (Part 1 §16.? / Part 2 §10.7.?): a null ticket for the
+ * Null hierarchy or for data that starts with TPM_GENERATED_VALUE (which a
+ * restricted key must never sign), else
+ * HMAC(proof, TPM_ST_HASHCHECK || digest). */
+static void write_hashcheck(vt_cmd *c, TPMI_RH_HIERARCHY h, bool generated,
+                            const uint8_t *digest, size_t dlen)
+{
+    uint8_t tag[2] = { TPM2_ST_HASHCHECK >> 8, TPM2_ST_HASHCHECK & 0xFF };
+    uint8_t mac[VT_MAX_DIGEST];
+    size_t n;
+
+    vt_out_u16(&c->out, TPM2_ST_HASHCHECK);
+    if (h == TPM2_RH_NULL || generated) {
+        vt_out_u32(&c->out, TPM2_RH_NULL);
+        vt_out_u16(&c->out, 0);
+        return;
+    }
+    {
+        vt_buf parts[2] = { { tag, 2 }, { digest, dlen } };
+        n = vt_hmac_parts(TICKET_HASH, vt_hierarchy_proof(c->e, h), VT_SEED_SIZE, parts, 2, mac);
+    }
+    vt_out_u32(&c->out, h);
+    vt_out_2b(&c->out, mac, (uint16_t)n);
+}
+
+static bool starts_generated(const uint8_t *p, size_t n)
+{
+    return n >= 4 && ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]) ==
+                         TPM_GENERATED_VALUE;
+}
+
+TPM2_RC vt_cmd_hash(vt_cmd *c)
+{
+    const uint8_t *data;
+    uint16_t n;
+    uint16_t alg;
+    TPMI_RH_HIERARCHY h;
+    uint8_t d[VT_MAX_DIGEST];
+    size_t dlen;
+
+    RETURN_IF_ERROR(vt_in_2b(&c->in, &data, &n, TPM2_MAX_DIGEST_BUFFER));
+    RETURN_IF_ERROR(vt_in_u16(&c->in, &alg));
+    if (vt_hash_size(alg) == 0)
+        return vt_in_rc(&c->in, TPM2_RC_HASH);
+    RETURN_IF_ERROR(read_hierarchy(c, &h));
+    RETURN_IF_ERROR(vt_in_end(&c->in));
+    if (!vt_hierarchy_enabled(c->e, h))
+        return VT_RC_P(TPM2_RC_HIERARCHY, 3);
+    dlen = vt_hash(alg, data, n, d);
+    if (dlen == 0)
+        return TPM2_RC_FAILURE;
+    vt_out_2b(&c->out, d, (uint16_t)dlen);
+    write_hashcheck(c, h, starts_generated(data, n), d, dlen);
+    return TPM2_RC_SUCCESS;
+}
+
+/* ---- sequence objects ---- */
+
+vt_sequence *vt_sequence_find(vt_engine *e, TPM2_HANDLE h)
+{
+    unsigned i;
+    for (i = 0; i < VT_MAX_SEQUENCES; i++)
+        if (e->v.seq[i].kind != VT_SEQ_FREE && e->v.seq[i].handle == h)
+            return &e->v.seq[i];
+    return NULL;
+}
+
+static unsigned slot_of(vt_engine *e, const vt_sequence *s)
+{
+    return (unsigned)(s - e->v.seq);
+}
+
+static void sequence_free(vt_sequence *s)
+{
+    vt_wipe(s, sizeof(*s));
+    s->kind = VT_SEQ_FREE;
+}
+
+void vt_sequences_flush_all(vt_engine *e)
+{
+    unsigned i;
+    for (i = 0; i < VT_MAX_SEQUENCES; i++)
+        sequence_free(&e->v.seq[i]);
+}
+
+/* Transient handles are handed out in order; skip ones still in use. */
+static TPM2_HANDLE new_transient_handle(vt_engine *e)
+{
+    for (;;) {
+        TPM2_HANDLE h = TPM2_TRANSIENT_FIRST + (e->v.next_handle++ & 0x00FFFFFFu);
+        if (!vt_sequence_find(e, h))
+            return h;
+    }
+}
+
+TPM2_RC vt_cmd_hash_sequence_start(vt_cmd *c)
+{
+    vt_engine *e = c->e;
+    const uint8_t *auth;
+    uint16_t auth_len, alg;
+    vt_sequence *s = NULL;
+    unsigned i, b;
+
+    RETURN_IF_ERROR(vt_in_2b(&c->in, &auth, &auth_len, VT_MAX_DIGEST));
+    RETURN_IF_ERROR(vt_in_u16(&c->in, &alg));
+    if (alg != TPM2_ALG_NULL && vt_hash_size(alg) == 0)
+        return vt_in_rc(&c->in, TPM2_RC_HASH);
+    RETURN_IF_ERROR(vt_in_end(&c->in));
+
+    for (i = 0; i < VT_MAX_SEQUENCES && !s; i++)
+        if (e->v.seq[i].kind == VT_SEQ_FREE)
+            s = &e->v.seq[i];
+    if (!s)
+        return TPM2_RC_OBJECT_MEMORY;
+
+    memset(s, 0, sizeof(*s));
+    s->alg = alg;
+    s->auth_len = (uint16_t)vt_auth_trim(auth, auth_len);
+    memcpy(s->auth, auth, s->auth_len);
+    i = slot_of(e, s);
+    if (alg == TPM2_ALG_NULL) {
+        /* An event sequence hashes with every implemented algorithm. */
+        for (b = 0; b < VT_BANK_COUNT; b++)
+            if (vt_hash_start(e->seq_ctx[i][b], vt_bank_alg[b]))
+                return TPM2_RC_FAILURE;
+        s->kind = VT_SEQ_EVENT;
+    } else {
+        if (vt_hash_start(e->seq_ctx[i][0], alg))
+            return TPM2_RC_FAILURE;
+        s->kind = VT_SEQ_HASH;
+    }
+    s->handle = new_transient_handle(e);
+    c->rsp_handle = s->handle;
+    return TPM2_RC_SUCCESS;
+}
+
+static void sequence_feed(vt_engine *e, vt_sequence *s, const uint8_t *data, size_t n)
+{
+    unsigned i = slot_of(e, s), b;
+
+    /* Remember the first four octets for the TPM_GENERATED_VALUE rule. */
+    while (s->first_len < 4 && n > 0 && s->first_len < sizeof(s->first4)) {
+        s->first4[s->first_len++] = *data;
+        vt_hash_update(e->seq_ctx[i][0], data, 1);
+        if (s->kind == VT_SEQ_EVENT)
+            for (b = 1; b < VT_BANK_COUNT; b++)
+                vt_hash_update(e->seq_ctx[i][b], data, 1);
+        data++;
+        n--;
+    }
+    if (s->kind == VT_SEQ_EVENT)
+        for (b = 0; b < VT_BANK_COUNT; b++)
+            vt_hash_update(e->seq_ctx[i][b], data, n);
+    else
+        vt_hash_update(e->seq_ctx[i][0], data, n);
+}
+
+TPM2_RC vt_cmd_sequence_update(vt_cmd *c)
+{
+    vt_sequence *s = vt_sequence_find(c->e, c->handles[0]);
+    const uint8_t *data;
+    uint16_t n;
+
+    RETURN_IF_ERROR(vt_in_2b(&c->in, &data, &n, TPM2_MAX_DIGEST_BUFFER));
+    RETURN_IF_ERROR(vt_in_end(&c->in));
+    if (!s)
+        return VT_RC_H(TPM2_RC_MODE, 1);
+    sequence_feed(c->e, s, data, n);
+    return TPM2_RC_SUCCESS;
+}
+
+TPM2_RC vt_cmd_sequence_complete(vt_cmd *c)
+{
+    vt_engine *e = c->e;
+    vt_sequence *s = vt_sequence_find(e, c->handles[0]);
+    const uint8_t *data;
+    uint16_t n;
+    TPMI_RH_HIERARCHY h;
+    uint8_t d[VT_MAX_DIGEST];
+    size_t dlen;
+
+    RETURN_IF_ERROR(vt_in_2b(&c->in, &data, &n, TPM2_MAX_DIGEST_BUFFER));
+    RETURN_IF_ERROR(read_hierarchy(c, &h));
+    RETURN_IF_ERROR(vt_in_end(&c->in));
+    if (!s || s->kind != VT_SEQ_HASH)
+        return VT_RC_H(TPM2_RC_MODE, 1);
+    if (!vt_hierarchy_enabled(e, h))
+        return VT_RC_P(TPM2_RC_HIERARCHY, 2);
+    sequence_feed(e, s, data, n);
+    dlen = vt_hash_finish(e->seq_ctx[slot_of(e, s)][0], d);
+    if (dlen == 0)
+        return TPM2_RC_FAILURE;
+    vt_out_2b(&c->out, d, (uint16_t)dlen);
+    write_hashcheck(c, h, starts_generated(s->first4, s->first_len), d, dlen);
+    sequence_free(s);
+    return TPM2_RC_SUCCESS;
+}
+
+TPM2_RC vt_cmd_event_sequence_complete(vt_cmd *c)
+{
+    vt_engine *e = c->e;
+    TPM2_HANDLE pcr = c->handles[0];
+    vt_sequence *s = vt_sequence_find(e, c->handles[1]);
+    const uint8_t *data;
+    uint16_t n;
+    uint8_t d[VT_BANK_COUNT][VT_MAX_DIGEST];
+    unsigned b, i;
+
+    RETURN_IF_ERROR(vt_in_2b(&c->in, &data, &n, TPM2_MAX_DIGEST_BUFFER));
+    RETURN_IF_ERROR(vt_in_end(&c->in));
+    if (!s || s->kind != VT_SEQ_EVENT)
+        return VT_RC_H(TPM2_RC_MODE, 2);
+    if (pcr != TPM2_RH_NULL && !vt_pcr_can_extend(pcr, c->locality))
+        return TPM2_RC_LOCALITY;
+    sequence_feed(e, s, data, n);
+    i = slot_of(e, s);
+    for (b = 0; b < VT_BANK_COUNT; b++)
+        if (vt_hash_finish(e->seq_ctx[i][b], d[b]) == 0)
+            return TPM2_RC_FAILURE;
+    vt_pcr_event_finish(c, pcr, (const uint8_t(*)[VT_MAX_DIGEST])d);
+    sequence_free(s);
+    return TPM2_RC_SUCCESS;
+}
+
+/* TPM2_FlushContext (Part 3 §28.4): the handle is a parameter. */
+TPM2_RC vt_cmd_flush_context(vt_cmd *c)
+{
+    TPM2_HANDLE h;
+    vt_sequence *s;
+
+    RETURN_IF_ERROR(vt_in_u32(&c->in, &h));
+    RETURN_IF_ERROR(vt_in_end(&c->in));
+    switch (h >> 24) {
+    case TPM2_HT_TRANSIENT:
+        s = vt_sequence_find(c->e, h);
+        if (!s)
+            return VT_RC_P(TPM2_RC_HANDLE, 1);
+        sequence_free(s);
+        return TPM2_RC_SUCCESS;
+    case TPM2_HT_HMAC_SESSION:
+    case TPM2_HT_POLICY_SESSION:
+        return VT_RC_P(TPM2_RC_HANDLE, 1); /* no session is loaded */
+    default:
+        return VT_RC_P(TPM2_RC_VALUE, 1);
+    }
+}

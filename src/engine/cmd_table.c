@@ -1,0 +1,69 @@
+/* The command table: every command this TPM implements, with its handles,
+ * authorization roles and TPMA_CC attributes (TPM 2.0 Part 3, each
+ * command's "Command" table).  Sorted by command code: GetCapability walks
+ * it in order. */
+#include "engine/engine_internal.h"
+
+#define H(...) { __VA_ARGS__ }
+
+const vt_cmd_def vt_commands[] = {
+    /* cc, name, handles, auth, rsp handles, flags, handle kinds, action */
+    { TPM2_CC_ClockSet, "ClockSet", 1, 1, 0, VT_CMD_NV, H(VT_H_PROVISION), vt_cmd_clock_set },
+    { TPM2_CC_PCR_Allocate, "PCR_Allocate", 1, 1, 0, VT_CMD_NV, H(VT_H_PLATFORM), vt_cmd_pcr_allocate },
+    { TPM2_CC_ClockRateAdjust, "ClockRateAdjust", 1, 1, 0, 0, H(VT_H_PROVISION), vt_cmd_clock_rate_adjust },
+    { TPM2_CC_PCR_Event, "PCR_Event", 1, 1, 0, 0, H(VT_H_PCR_NULL), vt_cmd_pcr_event },
+    { TPM2_CC_PCR_Reset, "PCR_Reset", 1, 1, 0, 0, H(VT_H_PCR), vt_cmd_pcr_reset },
+    { TPM2_CC_SequenceComplete, "SequenceComplete", 1, 1, 0, VT_CMD_FLUSHED, H(VT_H_OBJECT), vt_cmd_sequence_complete },
+    { TPM2_CC_IncrementalSelfTest, "IncrementalSelfTest", 0, 0, 0, VT_CMD_EXTENSIVE, H(0), vt_cmd_incremental_selftest },
+    { TPM2_CC_SelfTest, "SelfTest", 0, 0, 0, VT_CMD_EXTENSIVE, H(0), vt_cmd_selftest },
+    { TPM2_CC_Startup, "Startup", 0, 0, 0, VT_CMD_NV | VT_CMD_NO_SESSIONS, H(0), vt_cmd_startup },
+    { TPM2_CC_Shutdown, "Shutdown", 0, 0, 0, VT_CMD_NV, H(0), vt_cmd_shutdown },
+    { TPM2_CC_StirRandom, "StirRandom", 0, 0, 0, 0, H(0), vt_cmd_stir_random },
+    { TPM2_CC_SequenceUpdate, "SequenceUpdate", 1, 1, 0, 0, H(VT_H_OBJECT), vt_cmd_sequence_update },
+    { TPM2_CC_FlushContext, "FlushContext", 0, 0, 0, VT_CMD_NO_SESSIONS, H(0), vt_cmd_flush_context },
+    { TPM2_CC_GetCapability, "GetCapability", 0, 0, 0, 0, H(0), vt_cmd_get_capability },
+    { TPM2_CC_GetRandom, "GetRandom", 0, 0, 0, 0, H(0), vt_cmd_get_random },
+    { TPM2_CC_GetTestResult, "GetTestResult", 0, 0, 0, 0, H(0), vt_cmd_get_test_result },
+    { TPM2_CC_Hash, "Hash", 0, 0, 0, 0, H(0), vt_cmd_hash },
+    { TPM2_CC_PCR_Read, "PCR_Read", 0, 0, 0, 0, H(0), vt_cmd_pcr_read },
+    { TPM2_CC_ReadClock, "ReadClock", 0, 0, 0, 0, H(0), vt_cmd_read_clock },
+    { TPM2_CC_PCR_Extend, "PCR_Extend", 1, 1, 0, 0, H(VT_H_PCR_NULL), vt_cmd_pcr_extend },
+    { TPM2_CC_EventSequenceComplete, "EventSequenceComplete", 2, 2, 0, VT_CMD_FLUSHED,
+      H(VT_H_PCR_NULL, VT_H_OBJECT), vt_cmd_event_sequence_complete },
+    { TPM2_CC_HashSequenceStart, "HashSequenceStart", 0, 0, 1, 0, H(0), vt_cmd_hash_sequence_start },
+    { TPM2_CC_TestParms, "TestParms", 0, 0, 0, 0, H(0), vt_cmd_test_parms },
+};
+
+const size_t vt_command_count = sizeof(vt_commands) / sizeof(vt_commands[0]);
+
+const vt_cmd_def *vt_command_find(TPM2_CC cc)
+{
+    size_t lo = 0, hi = vt_command_count;
+    /* Binary search: the table is sorted (a unit test checks it). */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (vt_commands[mid].cc == cc)
+            return &vt_commands[mid];
+        if (vt_commands[mid].cc < cc)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* TPMA_CC, Part 2 §8.9. */
+TPMA_CC vt_command_attributes(const vt_cmd_def *d)
+{
+    TPMA_CC a = d->cc & TPMA_CC_COMMANDINDEX_MASK;
+    if (d->flags & VT_CMD_NV)
+        a |= TPMA_CC_NV;
+    if (d->flags & VT_CMD_EXTENSIVE)
+        a |= TPMA_CC_EXTENSIVE;
+    if (d->flags & VT_CMD_FLUSHED)
+        a |= TPMA_CC_FLUSHED;
+    a |= ((TPMA_CC)d->n_handles << TPMA_CC_CHANDLES_SHIFT) & TPMA_CC_CHANDLES_MASK;
+    if (d->n_rsp_handles)
+        a |= TPMA_CC_RHANDLE;
+    return a;
+}

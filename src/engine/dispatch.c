@@ -1,0 +1,222 @@
+/* The path of one command: header → command table → handles →
+ * authorization → parameters → action → response (DESIGN.md §1).
+ *
+ * Every check here follows TPM 2.0 Part 3 §5 (command processing) and
+ * Part 1 §18 (the authorization area).  Nothing in this file allocates. */
+#include <string.h>
+
+#include "engine/engine_internal.h"
+#include "engine/auth.h"
+
+#define HEADER_SIZE 10u
+/* Room kept at the end of the response for the session area: per session a
+ * nonce (2 + 64), attributes (1) and an HMAC (2 + 64). */
+#define SESSION_RSP_ROOM (2u + 64u + 1u + 2u + 64u)
+
+static uint32_t be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static void put_be16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static size_t error_response(uint8_t *rsp, TPM2_ST tag, TPM2_RC rc)
+{
+    put_be16(rsp, tag);
+    put_be32(rsp + 2, HEADER_SIZE);
+    put_be32(rsp + 6, rc);
+    return HEADER_SIZE;
+}
+
+/* Is `h` a valid handle of `kind`?  Returns TPM_RC_SUCCESS, TPM_RC_VALUE
+ * (wrong type for the interface type, Part 2 §9) or TPM_RC_HANDLE / 
+ * TPM_RC_HIERARCHY (right type, but nothing there / disabled). */
+static TPM2_RC check_handle(vt_engine *e, vt_handle_kind kind, TPM2_HANDLE h)
+{
+    switch (kind) {
+    case VT_H_PCR_NULL:
+        if (h == TPM2_RH_NULL)
+            return TPM2_RC_SUCCESS;
+        /* fall through */
+    case VT_H_PCR:
+        return h < VT_PCR_COUNT ? TPM2_RC_SUCCESS : TPM2_RC_VALUE;
+    case VT_H_PLATFORM:
+        if (h != TPM2_RH_PLATFORM)
+            return TPM2_RC_VALUE;
+        return vt_hierarchy_enabled(e, h) ? TPM2_RC_SUCCESS : TPM2_RC_HIERARCHY;
+    case VT_H_PROVISION:
+        if (h != TPM2_RH_OWNER && h != TPM2_RH_PLATFORM)
+            return TPM2_RC_VALUE;
+        return vt_hierarchy_enabled(e, h) ? TPM2_RC_SUCCESS : TPM2_RC_HIERARCHY;
+    case VT_H_OBJECT:
+        if ((h >> 24) != TPM2_HT_TRANSIENT && (h >> 24) != TPM2_HT_PERSISTENT)
+            return TPM2_RC_VALUE;
+        return vt_sequence_find(e, h) ? TPM2_RC_SUCCESS : TPM2_RC_HANDLE;
+    default:
+        return TPM2_RC_VALUE;
+    }
+}
+
+/* Parse and check the authorization area (Part 1 §18.6–18.8, Part 3 §5.4). */
+static TPM2_RC process_sessions(vt_cmd *c, const vt_cmd_def *d, vt_in *cur,
+                                vt_auth_session *ses, unsigned *n_ses)
+{
+    uint32_t auth_size;
+    vt_in area;
+    unsigned i;
+
+    *n_ses = 0;
+    if (c->tag == TPM2_ST_NO_SESSIONS)
+        return d->n_auth ? TPM2_RC_AUTH_MISSING : TPM2_RC_SUCCESS;
+    if (d->flags & VT_CMD_NO_SESSIONS)
+        return TPM2_RC_AUTH_CONTEXT;
+    if (vt_in_left(cur) < 4)
+        return TPM2_RC_AUTHSIZE;
+    auth_size = be32(cur->buf + cur->off);
+    cur->off += 4;
+    /* The smallest session is 9 octets: handle, nonce size, attributes,
+     * hmac size. */
+    if (auth_size < 9 || auth_size > vt_in_left(cur))
+        return TPM2_RC_AUTHSIZE;
+    vt_in_init(&area, cur->buf + cur->off, auth_size, VT_AREA_SESSION);
+    cur->off += auth_size;
+
+    while (vt_in_left(&area) > 0) {
+        vt_auth_session *s;
+        if (*n_ses == VT_MAX_SESSIONS)
+            return TPM2_RC_AUTHSIZE;
+        s = &ses[(*n_ses)++];
+        RETURN_IF_ERROR(vt_auth_parse_session(&area, *n_ses, s));
+    }
+    if (*n_ses < d->n_auth)
+        return TPM2_RC_AUTH_MISSING;
+    for (i = 0; i < *n_ses; i++)
+        RETURN_IF_ERROR(vt_auth_check(c, &ses[i], i + 1,
+                                      i < d->n_auth ? c->handles[i] : TPM2_RH_NULL,
+                                      i < d->n_auth));
+    return TPM2_RC_SUCCESS;
+}
+
+static TPM2_RC execute(vt_cmd *c, const uint8_t *cmd, size_t len, uint8_t *rsp,
+                       size_t cap, size_t *rsp_len)
+{
+    vt_engine *e = c->e;
+    const vt_cmd_def *d;
+    vt_auth_session ses[VT_MAX_SESSIONS];
+    unsigned n_ses = 0, i;
+    vt_in cur;
+    size_t param_off, room;
+    uint32_t size;
+
+    if (!e->powered)
+        return TPM2_RC_FAILURE;
+    /* Part 3 §5.2: tag, then size, then command code. */
+    if (len < HEADER_SIZE)
+        return TPM2_RC_COMMAND_SIZE;
+    c->tag = (TPM2_ST)((cmd[0] << 8) | cmd[1]);
+    if (c->tag != TPM2_ST_NO_SESSIONS && c->tag != TPM2_ST_SESSIONS)
+        return TPM2_RC_BAD_TAG;
+    size = be32(cmd + 2);
+    if (size != len || size > VT_MAX_COMMAND_SIZE)
+        return TPM2_RC_COMMAND_SIZE;
+    c->cc = be32(cmd + 6);
+    d = vt_command_find(c->cc);
+    if (!d)
+        return TPM2_RC_COMMAND_CODE;
+    /* Failure mode: only GetTestResult and GetCapability (Part 1 §9.?). */
+    if (e->v.failed && c->cc != TPM2_CC_GetTestResult && c->cc != TPM2_CC_GetCapability)
+        return TPM2_RC_FAILURE;
+    if (!e->v.started != (c->cc == TPM2_CC_Startup))
+        return TPM2_RC_INITIALIZE;
+
+    vt_in_init(&cur, cmd + HEADER_SIZE, len - HEADER_SIZE, VT_AREA_HANDLE);
+    c->n_handles = d->n_handles;
+    for (i = 0; i < d->n_handles; i++) {
+        TPM2_RC rc;
+        RETURN_IF_ERROR(vt_in_u32(&cur, &c->handles[i]));
+        rc = check_handle(e, (vt_handle_kind)d->kind[i], c->handles[i]);
+        if (rc != TPM2_RC_SUCCESS)
+            return vt_in_rc(&cur, rc);
+    }
+
+    RETURN_IF_ERROR(process_sessions(c, d, &cur, ses, &n_ses));
+
+    vt_in_init(&c->in, cur.buf + cur.off, vt_in_left(&cur), VT_AREA_PARAM);
+    param_off = HEADER_SIZE + 4u * d->n_rsp_handles + (c->tag == TPM2_ST_SESSIONS ? 4u : 0u);
+    room = cap - param_off - n_ses * SESSION_RSP_ROOM;
+    vt_out_init(&c->out, rsp + param_off, room);
+
+    RETURN_IF_ERROR(d->action(c));
+
+    /* An action must have checked that it consumed every parameter byte
+     * before acting; one that did not is a bug, not a client error. */
+    if (!c->in.ended || c->out.overflow)
+        return TPM2_RC_FAILURE;
+    if (c->state_changed)
+        RETURN_IF_ERROR(vt_state_commit(e));
+
+    /* Response: header, handles, [parameterSize], parameters, [sessions]. */
+    {
+        size_t off = HEADER_SIZE;
+        if (d->n_rsp_handles) {
+            put_be32(rsp + off, c->rsp_handle);
+            off += 4;
+        }
+        if (c->tag == TPM2_ST_SESSIONS) {
+            put_be32(rsp + off, (uint32_t)c->out.off);
+            off += 4;
+        }
+        off += c->out.off;
+        if (c->tag == TPM2_ST_SESSIONS) {
+            vt_out so;
+            vt_out_init(&so, rsp + off, cap - off);
+            for (i = 0; i < n_ses; i++)
+                vt_auth_response(c, &ses[i], &so);
+            if (so.overflow)
+                return TPM2_RC_FAILURE;
+            off += so.off;
+        }
+        put_be16(rsp, c->tag);
+        put_be32(rsp + 2, (uint32_t)off);
+        put_be32(rsp + 6, TPM2_RC_SUCCESS);
+        *rsp_len = off;
+    }
+    return TPM2_RC_SUCCESS;
+}
+
+size_t vt_engine_execute(vt_engine *e, uint8_t locality, const uint8_t *cmd,
+                         size_t cmd_len, uint8_t *rsp, size_t rsp_cap)
+{
+    vt_cmd c;
+    size_t rsp_len = 0;
+    TPM2_RC rc;
+
+    if (rsp_cap < VT_MAX_RESPONSE_SIZE)
+        return 0;
+    e->commands++;
+    memset(&c, 0, sizeof(c));
+    c.e = e;
+    c.locality = locality > 4 ? 4 : locality;
+    rc = execute(&c, cmd, cmd_len, rsp, VT_MAX_RESPONSE_SIZE, &rsp_len);
+    /* Keep the stored Clock close enough that a crash never makes it run
+     * backwards; failure here does not change the command's result. */
+    if (e->powered)
+        (void)vt_clock_maybe_save(e);
+    if (rc == TPM2_RC_SUCCESS)
+        return rsp_len;
+    /* Part 1 §18.? : a bad tag is answered with TPM_ST_RSP_COMMAND so that
+     * TPM 1.2 software understands the reply. */
+    return error_response(rsp, rc == TPM2_RC_BAD_TAG ? TPM2_ST_RSP_COMMAND : TPM2_ST_NO_SESSIONS, rc);
+}

@@ -1,0 +1,183 @@
+/* Engine lifecycle: creation (load or manufacture), power signals, save. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine_internal.h"
+
+const char *vt_status_str(vt_status s)
+{
+    switch (s) {
+    case VT_OK: return "ok";
+    case VT_ERR_STATE_CORRUPT: return "stored state failed its integrity check";
+    case VT_ERR_STATE_VERSION: return "stored state has an unknown format version";
+    case VT_ERR_STORE: return "the state store could not be read or written";
+    case VT_ERR_ENTROPY: return "no entropy available";
+    case VT_ERR_CRYPTO: return "the crypto library could not be initialised";
+    }
+    return "unknown error";
+}
+
+/* First start: a new TPM with fresh seeds and proofs (Part 1 §14.3). */
+static vt_status manufacture(vt_engine *e)
+{
+    vt_persistent *p = &e->p;
+
+    memset(p, 0, sizeof(*p));
+    if (e->plat.entropy(e->plat.ctx, p->eps, sizeof(p->eps)) ||
+        e->plat.entropy(e->plat.ctx, p->sps, sizeof(p->sps)) ||
+        e->plat.entropy(e->plat.ctx, p->pps, sizeof(p->pps)) ||
+        e->plat.entropy(e->plat.ctx, p->eh_proof, sizeof(p->eh_proof)) ||
+        e->plat.entropy(e->plat.ctx, p->sh_proof, sizeof(p->sh_proof)) ||
+        e->plat.entropy(e->plat.ctx, p->ph_proof, sizeof(p->ph_proof)))
+        return VT_ERR_ENTROPY;
+    p->pcr_banks = VT_DEFAULT_BANKS;
+    p->pcr_banks_pending = VT_DEFAULT_BANKS;
+    p->clock_safe = true;
+    p->stopped_cleanly = true;
+    p->last_shutdown = VT_SU_NONE;
+    return VT_OK;
+}
+
+vt_status vt_engine_new(const vt_platform *platform, vt_engine **out)
+{
+    vt_engine *e;
+    long n;
+    vt_status st;
+    unsigned i, b;
+
+    *out = NULL;
+    if (vt_crypto_init() != 0)
+        return VT_ERR_CRYPTO;
+    e = calloc(1, sizeof(*e));
+    if (!e)
+        return VT_ERR_CRYPTO;
+    e->plat = *platform;
+    e->nv_available = true;
+    for (i = 0; i < VT_MAX_SEQUENCES; i++)
+        for (b = 0; b < VT_BANK_COUNT; b++)
+            if (!(e->seq_ctx[i][b] = vt_hash_ctx_new()))
+                goto fail_crypto;
+    for (b = 0; b < VT_BANK_COUNT; b++)
+        if (!(e->drtm_ctx[b] = vt_hash_ctx_new()))
+            goto fail_crypto;
+
+    n = e->plat.state_load(e->plat.ctx, e->blob, sizeof(e->blob));
+    if (n < 0) {
+        st = VT_ERR_STORE;
+        goto fail;
+    }
+    if (n == 0) {
+        st = manufacture(e);
+    } else {
+        st = vt_state_unmarshal(&e->p, e->blob, (size_t)n);
+    }
+    if (st != VT_OK)
+        goto fail;
+
+    /* Clock recovery: after a crash, every Clock value ever reported is at
+     * most stored + VT_CLOCK_SAVE_INTERVAL_MS, so resume from there. */
+    if (!e->p.stopped_cleanly)
+        e->p.clock += VT_CLOCK_SAVE_INTERVAL_MS;
+    e->p.stopped_cleanly = false;
+    e->clock_base = e->p.clock;
+    e->clock_mono = e->plat.monotonic_ms(e->plat.ctx);
+    if (vt_state_commit(e) != TPM2_RC_SUCCESS) {
+        st = VT_ERR_STORE;
+        goto fail;
+    }
+    vt_drbg_seed(e, NULL, 0);
+    *out = e;
+    return VT_OK;
+
+fail_crypto:
+    st = VT_ERR_CRYPTO;
+fail:
+    vt_engine_free(e);
+    return st;
+}
+
+void vt_engine_free(vt_engine *e)
+{
+    unsigned i, b;
+
+    if (!e)
+        return;
+    for (i = 0; i < VT_MAX_SEQUENCES; i++)
+        for (b = 0; b < VT_BANK_COUNT; b++)
+            vt_hash_ctx_free(e->seq_ctx[i][b]);
+    for (b = 0; b < VT_BANK_COUNT; b++)
+        vt_hash_ctx_free(e->drtm_ctx[b]);
+    vt_wipe(e, sizeof(*e));
+    free(e);
+}
+
+void vt_engine_power_on(vt_engine *e)
+{
+    if (e->powered)
+        return;
+    /* _TPM_Init: volatile state is gone; the TPM waits for TPM2_Startup. */
+    vt_clock_power_on(e);
+    memset(&e->v, 0, sizeof(e->v));
+    e->v.time_origin = e->plat.monotonic_ms(e->plat.ctx);
+    e->powered = true;
+}
+
+void vt_engine_power_off(vt_engine *e)
+{
+    if (!e->powered)
+        return;
+    /* Store Clock; the process keeps running, so this is no clean stop. */
+    e->p.clock = vt_clock_now(e);
+    (void)vt_state_commit(e);
+    vt_clock_power_on(e);
+    vt_wipe(&e->v, sizeof(e->v));
+    e->powered = false;
+}
+
+bool vt_engine_is_powered(const vt_engine *e)
+{
+    return e->powered;
+}
+
+void vt_engine_reset(vt_engine *e)
+{
+    vt_engine_power_off(e);
+    vt_engine_power_on(e);
+}
+
+void vt_engine_set_physical_presence(vt_engine *e, bool asserted) { e->physical_presence = asserted; }
+void vt_engine_set_cancel(vt_engine *e, bool asserted) { e->cancel = asserted; }
+void vt_engine_set_nv_available(vt_engine *e, bool available) { e->nv_available = available; }
+
+void vt_engine_hash_start(vt_engine *e)
+{
+    if (e->powered)
+        vt_pcr_drtm_start(e);
+}
+
+void vt_engine_hash_data(vt_engine *e, const uint8_t *data, size_t len)
+{
+    unsigned b;
+    if (!e->powered || !e->v.drtm_active)
+        return;
+    for (b = 0; b < VT_BANK_COUNT; b++)
+        vt_hash_update(e->drtm_ctx[b], data, len);
+}
+
+void vt_engine_hash_end(vt_engine *e)
+{
+    if (e->powered && e->v.drtm_active)
+        vt_pcr_drtm_end(e);
+}
+
+vt_status vt_engine_save(vt_engine *e)
+{
+    e->p.clock = vt_clock_now(e);
+    e->p.stopped_cleanly = true;
+    return vt_state_commit(e) == TPM2_RC_SUCCESS ? VT_OK : VT_ERR_STORE;
+}
+
+uint64_t vt_engine_commands_served(const vt_engine *e)
+{
+    return e->commands;
+}

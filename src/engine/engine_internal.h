@@ -1,0 +1,251 @@
+/* The engine's state and the interfaces between its rooms.
+ *
+ * State is in named structs: `vt_persistent` is what survives a power cycle
+ * (committed through the platform store before a response reports success);
+ * `vt_volatile` is lost at power off, except what Shutdown(STATE) copies into
+ * vt_persistent.saved. */
+#ifndef VT_ENGINE_INTERNAL_H
+#define VT_ENGINE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <tss2/tss2_tpm2_types.h>
+
+#include "vitrum/engine.h"
+#include "crypto/vt_crypto.h"
+#include "engine/marshal.h"
+
+#define VT_PCR_COUNT 24u
+#define VT_PCR_SELECT_MIN 3u /* octets to select VT_PCR_COUNT PCRs */
+#define VT_BANK_COUNT 4u     /* SHA-1, SHA-256, SHA-384, SHA-512 */
+#define VT_SEED_SIZE 64u     /* primary seeds and proofs */
+#define VT_MAX_SEQUENCES 3u  /* transient slots for hash sequences */
+#define VT_MAX_SESSIONS 3u   /* sessions in one command (Part 1 §18.?) */
+#define VT_MAX_HANDLES 3u
+/* Clock is committed whenever it has run this far past its stored value, so
+ * after a crash the TPM resumes at stored + interval and Clock never goes
+ * backwards (Part 1 §36.? lets a TPM update Clock in NV periodically). */
+#define VT_CLOCK_SAVE_INTERVAL_MS 4096u
+#define VT_DEFAULT_BANKS 0x3u /* SHA-1 and SHA-256 allocated out of the box */
+
+/* Bank index <-> algorithm. */
+extern const TPM2_ALG_ID vt_bank_alg[VT_BANK_COUNT];
+int vt_bank_of(TPM2_ALG_ID alg); /* -1 when no such bank */
+
+/* What Shutdown(STATE) preserves for Startup(STATE) (Part 1 §12.2.2). */
+typedef struct {
+    bool valid;
+    uint8_t pcr[VT_BANK_COUNT][VT_PCR_COUNT][VT_MAX_DIGEST];
+    uint32_t pcr_update_counter;
+    uint8_t null_seed[VT_SEED_SIZE];
+    uint8_t null_proof[VT_SEED_SIZE];
+} vt_saved_state;
+
+typedef struct {
+    uint8_t eps[VT_SEED_SIZE], sps[VT_SEED_SIZE], pps[VT_SEED_SIZE];
+    uint8_t eh_proof[VT_SEED_SIZE], sh_proof[VT_SEED_SIZE], ph_proof[VT_SEED_SIZE];
+    uint8_t pcr_banks;         /* bitmask of allocated banks, in effect */
+    uint8_t pcr_banks_pending; /* takes effect at the next TPM Reset */
+    uint64_t clock;            /* stored Clock, ms */
+    uint32_t reset_count, restart_count;
+    bool clock_safe;
+    bool stopped_cleanly; /* Clock was stored at the last stop */
+    uint16_t last_shutdown; /* TPM2_SU_CLEAR, TPM2_SU_STATE, or 0xFFFF: none */
+    /* Hierarchy authorization values (trailing zeros removed, Part 1 §19.?) */
+    uint8_t owner_auth[VT_MAX_DIGEST], endorsement_auth[VT_MAX_DIGEST], lockout_auth[VT_MAX_DIGEST];
+    uint16_t owner_auth_len, endorsement_auth_len, lockout_auth_len;
+    vt_saved_state saved;
+} vt_persistent;
+
+#define VT_SU_NONE 0xFFFFu
+
+typedef enum { VT_SEQ_FREE = 0, VT_SEQ_HASH, VT_SEQ_EVENT } vt_seq_kind;
+
+typedef struct {
+    vt_seq_kind kind;
+    TPM2_HANDLE handle;
+    TPM2_ALG_ID alg;             /* VT_SEQ_HASH */
+    uint8_t auth[VT_MAX_DIGEST]; /* sequence authValue */
+    uint16_t auth_len;
+    bool first_block_checked;    /* restricted-ticket rule, Part 3 §17.? */
+    bool starts_generated;       /* data began with TPM_GENERATED_VALUE */
+    uint8_t first4[4];
+    uint8_t first_len;
+    /* hash contexts: engine->seq_ctx[slot][bank] (preallocated) */
+} vt_sequence;
+
+typedef struct {
+    bool started; /* TPM2_Startup has succeeded since _TPM_Init */
+    bool selftest_done;
+    uint8_t startup_locality;
+    uint8_t pcr[VT_BANK_COUNT][VT_PCR_COUNT][VT_MAX_DIGEST];
+    uint32_t pcr_update_counter;
+    uint8_t null_seed[VT_SEED_SIZE];
+    uint8_t null_proof[VT_SEED_SIZE];
+    bool ph_enable, sh_enable, eh_enable, ph_enable_nv;
+    uint8_t platform_auth[VT_MAX_DIGEST]; /* platformAuth is cleared at Startup */
+    uint16_t platform_auth_len;
+    uint64_t time_origin;  /* monotonic ms at _TPM_Init: Time = now - origin */
+    int32_t clock_rate_ppm; /* ClockRateAdjust, parts per million */
+    bool failed;           /* failure mode after a failed self-test */
+    uint32_t next_handle;  /* next transient handle to hand out */
+    vt_sequence seq[VT_MAX_SEQUENCES];
+    bool drtm_active;      /* between _TPM_Hash_Start and _TPM_Hash_End */
+} vt_volatile;
+
+/* The deterministic RNG (HMAC_DRBG with SHA-256, SP 800-90A §10.1.2). */
+typedef struct {
+    uint8_t k[32], v[32];
+    uint32_t requests;
+} vt_drbg;
+
+struct vt_engine {
+    vt_platform plat;
+    bool powered;
+    bool physical_presence;
+    bool cancel;
+    bool nv_available;
+    uint64_t commands;
+    vt_persistent p;
+    vt_volatile v;
+    vt_drbg drbg;
+    /* Clock runs while the process lives, across simulated power cycles:
+     * Clock = clock_base + (monotonic - clock_mono) adjusted by the rate. */
+    uint64_t clock_base;
+    uint64_t clock_mono;
+    /* Preallocated so the command path never allocates. */
+    vt_hash_ctx *seq_ctx[VT_MAX_SEQUENCES][VT_BANK_COUNT];
+    vt_hash_ctx *drtm_ctx[VT_BANK_COUNT];
+    uint8_t blob[sizeof(vt_persistent) + 1024]; /* marshalled state */
+};
+
+/* ---- the command context handed to every action ---- */
+
+typedef struct {
+    TPM2_HANDLE handle;
+    TPMA_SESSION attrs;
+} vt_session_use;
+
+typedef struct vt_cmd {
+    vt_engine *e;
+    TPM2_CC cc;
+    TPM2_ST tag;
+    uint8_t locality;
+    uint32_t handles[VT_MAX_HANDLES];
+    unsigned n_handles;
+    vt_in in;     /* the parameter area */
+    vt_out out;   /* the response parameter area */
+    uint32_t rsp_handle; /* when the command returns one */
+    bool state_changed;  /* the action changed vt_persistent: commit it */
+} vt_cmd;
+
+typedef TPM2_RC (*vt_action)(vt_cmd *c);
+
+/* ---- rooms ---- */
+
+/* state.c: marshal / load / commit the persistent state */
+size_t vt_state_marshal(const vt_persistent *p, uint8_t *buf, size_t cap);
+vt_status vt_state_unmarshal(vt_persistent *p, const uint8_t *buf, size_t len);
+TPM2_RC vt_state_commit(vt_engine *e);
+
+/* random.c */
+void vt_drbg_seed(vt_engine *e, const uint8_t *extra, size_t extra_len);
+TPM2_RC vt_random(vt_engine *e, uint8_t *out, size_t len);
+void vt_drbg_stir(vt_engine *e, const uint8_t *data, size_t len);
+
+/* clock.c */
+uint64_t vt_clock_now(vt_engine *e);
+uint64_t vt_time_now(vt_engine *e);
+void vt_clock_power_on(vt_engine *e);
+TPM2_RC vt_clock_maybe_save(vt_engine *e); /* commit if it ran far enough */
+void vt_clock_info(vt_engine *e, TPMS_CLOCK_INFO *ci);
+
+/* pcr.c */
+void vt_pcr_init_all(vt_engine *e, bool restore_saved);
+bool vt_pcr_can_extend(unsigned pcr, uint8_t locality);
+bool vt_pcr_can_reset(unsigned pcr, uint8_t locality);
+bool vt_pcr_is_saved(unsigned pcr);
+bool vt_pcr_no_increment(unsigned pcr);
+void vt_pcr_extend(vt_engine *e, unsigned pcr, int bank, const uint8_t *digest);
+TPM2_RC vt_pcr_check_selection(const TPML_PCR_SELECTION *sel);
+void vt_pcr_drtm_start(vt_engine *e);
+void vt_pcr_drtm_end(vt_engine *e);
+
+/* hierarchy.c */
+const uint8_t *vt_hierarchy_proof(vt_engine *e, TPMI_RH_HIERARCHY h);
+bool vt_hierarchy_enabled(const vt_engine *e, TPMI_RH_HIERARCHY h);
+
+/* sequences (cmd_hash.c) and transient objects */
+vt_sequence *vt_sequence_find(vt_engine *e, TPM2_HANDLE h);
+void vt_sequences_flush_all(vt_engine *e);
+
+/* authorization values of entities (auth.c) */
+typedef struct {
+    const uint8_t *auth;
+    size_t auth_len;
+    bool da_protected;
+} vt_entity_auth;
+TPM2_RC vt_entity_lookup(vt_engine *e, TPM2_HANDLE h, vt_entity_auth *out);
+
+/* ---- the command table ---- */
+
+/* Handle kinds the dispatcher validates (Part 2 interface types). */
+typedef enum {
+    VT_H_NONE = 0,
+    VT_H_PCR,        /* TPMI_DH_PCR (no TPM_RH_NULL) */
+    VT_H_PCR_NULL,   /* TPMI_DH_PCR+ */
+    VT_H_PLATFORM,   /* TPMI_RH_PLATFORM */
+    VT_H_PROVISION,  /* TPMI_RH_PROVISION: owner or platform */
+    VT_H_OBJECT,     /* TPMI_DH_OBJECT: transient (or persistent) object */
+    VT_H_CONTEXT,    /* TPMI_DH_CONTEXT: object or session (FlushContext) */
+} vt_handle_kind;
+
+#define VT_CMD_NO_SESSIONS 0x01u /* tag must be TPM_ST_NO_SESSIONS */
+#define VT_CMD_NV          0x02u /* TPMA_CC nv: may write NV */
+#define VT_CMD_FLUSHED     0x04u /* TPMA_CC flushed */
+#define VT_CMD_EXTENSIVE   0x08u /* TPMA_CC extensive */
+#define VT_CMD_BEFORE_STARTUP 0x10u /* allowed before TPM2_Startup */
+#define VT_CMD_HANDLE_IN_PARAMS 0x20u /* (FlushContext: handle is a param) */
+
+typedef struct {
+    TPM2_CC cc;
+    const char *name;
+    uint8_t n_handles;
+    uint8_t n_auth; /* the first n_auth handles need authorization */
+    uint8_t n_rsp_handles;
+    uint8_t flags;
+    uint8_t kind[VT_MAX_HANDLES];
+    vt_action action;
+} vt_cmd_def;
+
+extern const vt_cmd_def vt_commands[];
+extern const size_t vt_command_count;
+const vt_cmd_def *vt_command_find(TPM2_CC cc);
+TPMA_CC vt_command_attributes(const vt_cmd_def *d);
+
+/* ---- actions (src/engine/cmd/) ---- */
+TPM2_RC vt_cmd_startup(vt_cmd *c);
+TPM2_RC vt_cmd_shutdown(vt_cmd *c);
+TPM2_RC vt_cmd_selftest(vt_cmd *c);
+TPM2_RC vt_cmd_incremental_selftest(vt_cmd *c);
+TPM2_RC vt_cmd_get_test_result(vt_cmd *c);
+TPM2_RC vt_cmd_get_capability(vt_cmd *c);
+TPM2_RC vt_cmd_test_parms(vt_cmd *c);
+TPM2_RC vt_cmd_get_random(vt_cmd *c);
+TPM2_RC vt_cmd_stir_random(vt_cmd *c);
+TPM2_RC vt_cmd_pcr_read(vt_cmd *c);
+TPM2_RC vt_cmd_pcr_extend(vt_cmd *c);
+TPM2_RC vt_cmd_pcr_event(vt_cmd *c);
+TPM2_RC vt_cmd_pcr_reset(vt_cmd *c);
+TPM2_RC vt_cmd_pcr_allocate(vt_cmd *c);
+TPM2_RC vt_cmd_hash(vt_cmd *c);
+TPM2_RC vt_cmd_hash_sequence_start(vt_cmd *c);
+TPM2_RC vt_cmd_sequence_update(vt_cmd *c);
+TPM2_RC vt_cmd_sequence_complete(vt_cmd *c);
+TPM2_RC vt_cmd_event_sequence_complete(vt_cmd *c);
+TPM2_RC vt_cmd_read_clock(vt_cmd *c);
+TPM2_RC vt_cmd_clock_set(vt_cmd *c);
+TPM2_RC vt_cmd_clock_rate_adjust(vt_cmd *c);
+TPM2_RC vt_cmd_flush_context(vt_cmd *c);
+
+#endif

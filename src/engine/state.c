@@ -1,0 +1,183 @@
+/* The persistent state as one versioned blob.
+ *
+ * Layout (docs/FORMAT.md): "VTST" | u16 version | fields in a fixed order,
+ * big-endian | SHA-256 of everything before it.  One function lists the
+ * fields and is run by both the writer and the reader, so the two cannot
+ * drift apart.  The platform store makes the blob durable and atomic. */
+#include <string.h>
+
+#include "engine/engine_internal.h"
+
+#define STATE_MAGIC "VTST"
+#define STATE_VERSION 1u
+
+typedef struct {
+    bool writing;
+    uint8_t *buf;
+    size_t cap, off;
+    bool bad;
+} walker;
+
+static void w_bytes(walker *w, void *p, size_t n)
+{
+    if (w->bad || w->cap - w->off < n) {
+        w->bad = true;
+        return;
+    }
+    if (w->writing)
+        memcpy(w->buf + w->off, p, n);
+    else
+        memcpy(p, w->buf + w->off, n);
+    w->off += n;
+}
+
+static void w_u64(walker *w, uint64_t *v)
+{
+    uint8_t b[8];
+    unsigned i;
+    if (w->writing)
+        for (i = 0; i < 8; i++)
+            b[i] = (uint8_t)(*v >> (56 - 8 * i));
+    w_bytes(w, b, 8);
+    if (!w->writing && !w->bad)
+        for (*v = 0, i = 0; i < 8; i++)
+            *v = (*v << 8) | b[i];
+}
+
+static void w_u32(walker *w, uint32_t *v)
+{
+    uint64_t x = *v;
+    w_u64(w, &x);
+    if (!w->writing && x > UINT32_MAX)
+        w->bad = true;
+    *v = (uint32_t)x;
+}
+
+static void w_u16(walker *w, uint16_t *v)
+{
+    uint64_t x = *v;
+    w_u64(w, &x);
+    if (!w->writing && x > UINT16_MAX)
+        w->bad = true;
+    *v = (uint16_t)x;
+}
+
+static void w_u8(walker *w, uint8_t *v)
+{
+    w_bytes(w, v, 1);
+}
+
+static void w_bool(walker *w, bool *v)
+{
+    uint8_t x = *v ? 1 : 0;
+    w_u8(w, &x);
+    if (!w->writing && x > 1)
+        w->bad = true;
+    *v = x == 1;
+}
+
+/* A length-prefixed auth value; the length must fit the buffer. */
+static void w_auth(walker *w, uint8_t *buf, uint16_t *len)
+{
+    w_u16(w, len);
+    if (*len > VT_MAX_DIGEST) {
+        w->bad = true;
+        return;
+    }
+    w_bytes(w, buf, VT_MAX_DIGEST);
+}
+
+static void walk(walker *w, vt_persistent *p)
+{
+    w_bytes(w, p->eps, VT_SEED_SIZE);
+    w_bytes(w, p->sps, VT_SEED_SIZE);
+    w_bytes(w, p->pps, VT_SEED_SIZE);
+    w_bytes(w, p->eh_proof, VT_SEED_SIZE);
+    w_bytes(w, p->sh_proof, VT_SEED_SIZE);
+    w_bytes(w, p->ph_proof, VT_SEED_SIZE);
+    w_u8(w, &p->pcr_banks);
+    w_u8(w, &p->pcr_banks_pending);
+    w_u64(w, &p->clock);
+    w_u32(w, &p->reset_count);
+    w_u32(w, &p->restart_count);
+    w_bool(w, &p->clock_safe);
+    w_bool(w, &p->stopped_cleanly);
+    w_u16(w, &p->last_shutdown);
+    w_auth(w, p->owner_auth, &p->owner_auth_len);
+    w_auth(w, p->endorsement_auth, &p->endorsement_auth_len);
+    w_auth(w, p->lockout_auth, &p->lockout_auth_len);
+    w_bool(w, &p->saved.valid);
+    w_bytes(w, p->saved.pcr, sizeof(p->saved.pcr));
+    w_u32(w, &p->saved.pcr_update_counter);
+    w_bytes(w, p->saved.null_seed, VT_SEED_SIZE);
+    w_bytes(w, p->saved.null_proof, VT_SEED_SIZE);
+
+    if (!w->writing) {
+        const uint8_t all = (1u << VT_BANK_COUNT) - 1;
+        if ((p->pcr_banks & ~all) || (p->pcr_banks_pending & ~all))
+            w->bad = true;
+        if (p->last_shutdown != TPM2_SU_CLEAR && p->last_shutdown != TPM2_SU_STATE &&
+            p->last_shutdown != VT_SU_NONE)
+            w->bad = true;
+    }
+}
+
+size_t vt_state_marshal(const vt_persistent *p, uint8_t *buf, size_t cap)
+{
+    walker w = { .writing = true, .buf = buf, .cap = cap };
+    uint16_t version = STATE_VERSION;
+    size_t n;
+
+    w_bytes(&w, (void *)STATE_MAGIC, 4);
+    w_u16(&w, &version);
+    walk(&w, (vt_persistent *)p);
+    if (w.bad || w.cap - w.off < 32)
+        return 0;
+    n = vt_hash(TPM2_ALG_SHA256, buf, w.off, buf + w.off);
+    if (n != 32)
+        return 0;
+    return w.off + 32;
+}
+
+vt_status vt_state_unmarshal(vt_persistent *p, const uint8_t *buf, size_t len)
+{
+    walker w = { .writing = false, .buf = (uint8_t *)buf, .cap = len };
+    uint8_t magic[4], digest[VT_MAX_DIGEST];
+    uint16_t version = 0;
+    vt_persistent tmp;
+
+    if (len < 4 + 8 + 32)
+        return VT_ERR_STATE_CORRUPT;
+    if (vt_hash(TPM2_ALG_SHA256, buf, len - 32, digest) != 32 ||
+        !vt_ct_equal(digest, buf + len - 32, 32))
+        return VT_ERR_STATE_CORRUPT;
+    w.cap = len - 32;
+    w_bytes(&w, magic, 4);
+    if (memcmp(magic, STATE_MAGIC, 4) != 0)
+        return VT_ERR_STATE_CORRUPT;
+    w_u16(&w, &version);
+    if (version != STATE_VERSION)
+        return VT_ERR_STATE_VERSION;
+    memset(&tmp, 0, sizeof(tmp));
+    walk(&w, &tmp);
+    if (w.bad || w.off != w.cap) {
+        vt_wipe(&tmp, sizeof(tmp));
+        return VT_ERR_STATE_CORRUPT;
+    }
+    *p = tmp;
+    vt_wipe(&tmp, sizeof(tmp));
+    return VT_OK;
+}
+
+TPM2_RC vt_state_commit(vt_engine *e)
+{
+    size_t n = vt_state_marshal(&e->p, e->blob, sizeof(e->blob));
+
+    if (n == 0)
+        return TPM2_RC_FAILURE;
+    if (!e->nv_available)
+        return TPM2_RC_NV_UNAVAILABLE;
+    if (e->plat.state_commit(e->plat.ctx, e->blob, n) != 0)
+        return TPM2_RC_NV_UNAVAILABLE;
+    return TPM2_RC_SUCCESS;
+}

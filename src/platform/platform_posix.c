@@ -1,0 +1,48 @@
+#define _GNU_SOURCE
+#include "platform/platform_posix.h"
+
+#include <errno.h>
+#include <sys/random.h>
+#include <time.h>
+
+static int posix_entropy(void *ctx, uint8_t *buf, size_t len)
+{
+    (void)ctx;
+    while (len > 0) {
+        ssize_t n = getrandom(buf, len, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static uint64_t posix_monotonic_ms(void *ctx)
+{
+    struct timespec ts;
+    (void)ctx;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static long posix_state_load(void *ctx, uint8_t *buf, size_t cap)
+{
+    return vt_store_load((vt_store *)ctx, buf, cap);
+}
+
+static int posix_state_commit(void *ctx, const uint8_t *blob, size_t len)
+{
+    return vt_store_commit((vt_store *)ctx, blob, len);
+}
+
+void vt_platform_posix(vt_platform *p, vt_store *store)
+{
+    p->ctx = store;
+    p->entropy = posix_entropy;
+    p->monotonic_ms = posix_monotonic_ms;
+    p->state_load = posix_state_load;
+    p->state_commit = posix_state_commit;
+}

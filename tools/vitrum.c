@@ -1,0 +1,205 @@
+/* The `vitrum` command. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vitrum/engine.h"
+#include "vitrum/version.h"
+#include "platform/platform_posix.h"
+#include "server/server.h"
+#include "store/store.h"
+
+#define DEFAULT_PORT 2321
+#define DEFAULT_LISTEN "127.0.0.1"
+
+static const char usage_main[] =
+    "Usage: vitrum <command> [options]\n"
+    "\n"
+    "vitrum is a glass-box TPM 2.0: open code, keys held by the machine's owner.\n"
+    "\n"
+    "Commands:\n"
+    "  serve      run a TPM 2.0 server (mssim protocol) in the foreground\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help     show this help (also: vitrum <command> --help)\n"
+    "  -V, --version  show the version\n";
+
+static const char usage_serve[] =
+    "Usage: vitrum serve [--state DIR] [--port N] [--listen ADDR] [--startup clear|state|none]\n"
+    "\n"
+    "Serve a TPM 2.0 in the foreground with the mssim protocol (the TPM 2.0\n"
+    "reference simulator's): TPM commands on ADDR:N, platform signals (power,\n"
+    "NV, cancel, physical presence) on ADDR:N+1.  Clients connect with the\n"
+    "tpm2-tss TCTI string  mssim:host=ADDR,port=N.\n"
+    "\n"
+    "Options:\n"
+    "  --state DIR      the TPM's state directory, created if missing.  Default:\n"
+    "                   $VITRUM_STATE, else /var/lib/vitrum for root, else\n"
+    "                   $XDG_STATE_HOME/vitrum (~/.local/state/vitrum).\n"
+    "                   A new directory holds a new TPM with fresh seeds.\n"
+    "  --port N         command port (default 2321); the platform port is N+1\n"
+    "  --listen ADDR    IP address to listen on (default 127.0.0.1)\n"
+    "  --startup MODE   what the server does at start, like firmware would:\n"
+    "                   clear (default) powers on and runs TPM2_Startup(CLEAR);\n"
+    "                   state runs TPM2_Startup(STATE) (resume after\n"
+    "                   TPM2_Shutdown(STATE)); none powers on and waits for the\n"
+    "                   client's TPM2_Startup, as a TPM after _TPM_Init.\n"
+    "  -h, --help       show this help\n"
+    "\n"
+    "Every state change is on disk (fsync'd) before its response is sent.\n"
+    "SIGTERM or SIGINT stops the server cleanly with its state saved.  It logs\n"
+    "one line per start and stop on stderr and exits non-zero with a one-line\n"
+    "error when the port is taken or the state directory is unusable.\n";
+
+static void default_state_dir(char *buf, size_t len)
+{
+    const char *env = getenv("VITRUM_STATE");
+    const char *xdg = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+
+    if (env && *env)
+        snprintf(buf, len, "%s", env);
+    else if (geteuid() == 0)
+        snprintf(buf, len, "/var/lib/vitrum");
+    else if (xdg && *xdg)
+        snprintf(buf, len, "%s/vitrum", xdg);
+    else
+        snprintf(buf, len, "%s/.local/state/vitrum", home ? home : ".");
+}
+
+/* Send TPM2_Startup(su) as the platform firmware would.  Returns the TPM
+ * response code. */
+static uint32_t firmware_startup(vt_engine *e, uint16_t su)
+{
+    uint8_t cmd[12] = { 0x80, 0x01, 0, 0, 0, 12, 0, 0, 0x01, 0x44, (uint8_t)(su >> 8), (uint8_t)su };
+    uint8_t rsp[VT_MAX_RESPONSE_SIZE];
+    size_t n = vt_engine_execute(e, 0, cmd, sizeof(cmd), rsp, sizeof(rsp));
+    if (n < 10)
+        return 0x101;
+    return (uint32_t)rsp[6] << 24 | (uint32_t)rsp[7] << 16 | (uint32_t)rsp[8] << 8 | rsp[9];
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "state", required_argument, NULL, 's' },
+        { "port", required_argument, NULL, 'p' },
+        { "listen", required_argument, NULL, 'l' },
+        { "startup", required_argument, NULL, 'S' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    char state[4096] = "", err[512];
+    const char *listen_addr = DEFAULT_LISTEN, *startup = "clear";
+    long port = DEFAULT_PORT;
+    int c, cmd_fd, plat_fd, sig;
+    vt_store store;
+    vt_platform plat;
+    vt_engine *e;
+    vt_status st;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': snprintf(state, sizeof(state), "%s", optarg); break;
+        case 'p': {
+            char *end;
+            errno = 0;
+            port = strtol(optarg, &end, 10);
+            if (errno || *end || port < 1 || port > 65534) {
+                fprintf(stderr, "vitrum: --port must be a number from 1 to 65534\n");
+                return 2;
+            }
+            break;
+        }
+        case 'l': listen_addr = optarg; break;
+        case 'S':
+            if (strcmp(optarg, "clear") && strcmp(optarg, "state") && strcmp(optarg, "none")) {
+                fprintf(stderr, "vitrum: --startup must be clear, state or none\n");
+                return 2;
+            }
+            startup = optarg;
+            break;
+        case 'h': fputs(usage_serve, stdout); return 0;
+        default: fputs(usage_serve, stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "vitrum: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (!*state)
+        default_state_dir(state, sizeof(state));
+
+    if (vt_store_open(&store, state) != 0) {
+        fprintf(stderr, "vitrum: %s\n", store.err);
+        return 1;
+    }
+    cmd_fd = vt_listen_tcp(listen_addr, (uint16_t)port, err, sizeof(err));
+    if (cmd_fd < 0) {
+        fprintf(stderr, "vitrum: %s\n", err);
+        return 1;
+    }
+    plat_fd = vt_listen_tcp(listen_addr, (uint16_t)(port + 1), err, sizeof(err));
+    if (plat_fd < 0) {
+        fprintf(stderr, "vitrum: %s\n", err);
+        return 1;
+    }
+    vt_platform_posix(&plat, &store);
+    st = vt_engine_new(&plat, &e);
+    if (st != VT_OK) {
+        fprintf(stderr, "vitrum: cannot start the TPM in %s: %s%s%s\n", state, vt_status_str(st),
+                store.err[0] ? ": " : "", store.err);
+        return 1;
+    }
+    vt_engine_power_on(e);
+    if (strcmp(startup, "none") != 0) {
+        uint16_t su = strcmp(startup, "state") == 0 ? 0x0001 : 0x0000;
+        uint32_t rc = firmware_startup(e, su);
+        if (rc != 0)
+            fprintf(stderr, "vitrum: TPM2_Startup(%s) failed with 0x%03x; waiting for the client's TPM2_Startup\n",
+                    su ? "STATE" : "CLEAR", rc);
+    }
+    fprintf(stderr, "vitrum %s: serving TPM 2.0 on %s:%ld (platform %ld), state %s; "
+                    "export TPM2TOOLS_TCTI=mssim:host=%s,port=%ld\n",
+            VITRUM_VERSION, listen_addr, port, port + 1, state, listen_addr, port);
+
+    sig = vt_serve_mssim(e, cmd_fd, plat_fd);
+    st = vt_engine_save(e);
+    if (sig > 0)
+        fprintf(stderr, "vitrum: stopped by %s, state %s\n", strsignal(sig), st == VT_OK ? "saved" : "NOT saved");
+    else if (sig == 0)
+        fprintf(stderr, "vitrum: stopped by the mssim STOP command, state %s\n", st == VT_OK ? "saved" : "NOT saved");
+    else
+        fprintf(stderr, "vitrum: server loop failed, state %s\n", st == VT_OK ? "saved" : "NOT saved");
+    vt_engine_free(e);
+    close(cmd_fd);
+    close(plat_fd);
+    vt_store_close(&store);
+    return (st == VT_OK && sig >= 0) ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_main, stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+        printf("vitrum %s\n", VITRUM_VERSION);
+        return 0;
+    }
+    if (!strcmp(argv[1], "serve"))
+        return cmd_serve(argc - 1, argv + 1);
+    fprintf(stderr, "vitrum: unknown command '%s' (see vitrum --help)\n", argv[1]);
+    return 2;
+}
