@@ -194,3 +194,45 @@ void vt_wipe(void *p, size_t n)
 {
     OPENSSL_cleanse(p, n);
 }
+
+int vt_kdfa(TPM2_ALG_ID alg, const uint8_t *key, size_t key_len, const char *label,
+            const uint8_t *ctx_u, size_t u_len, const uint8_t *ctx_v, size_t v_len,
+            uint32_t bits, uint8_t *out)
+{
+    size_t want = (bits + 7) / 8, done = 0, hlen = vt_hash_size(alg);
+    uint32_t counter = 0;
+    uint8_t ctr[4], len_be[4], block[VT_MAX_DIGEST];
+
+    if (hlen == 0)
+        return -1;
+    len_be[0] = (uint8_t)(bits >> 24);
+    len_be[1] = (uint8_t)(bits >> 16);
+    len_be[2] = (uint8_t)(bits >> 8);
+    len_be[3] = (uint8_t)bits;
+    while (done < want) {
+        /* K(i) = HMAC(key, [i]32 || Label || 00 || Context U || Context V || [L]32);
+         * the label's terminating zero octet is part of it. */
+        vt_buf parts[5];
+        size_t n;
+        counter++;
+        ctr[0] = (uint8_t)(counter >> 24);
+        ctr[1] = (uint8_t)(counter >> 16);
+        ctr[2] = (uint8_t)(counter >> 8);
+        ctr[3] = (uint8_t)counter;
+        parts[0] = (vt_buf){ ctr, 4 };
+        parts[1] = (vt_buf){ label, strlen(label) + 1 };
+        parts[2] = (vt_buf){ ctx_u, u_len };
+        parts[3] = (vt_buf){ ctx_v, v_len };
+        parts[4] = (vt_buf){ len_be, 4 };
+        if (vt_hmac_parts(alg, key, key_len, parts, 5, block) != hlen)
+            return -1;
+        n = want - done < hlen ? want - done : hlen;
+        memcpy(out + done, block, n);
+        done += n;
+    }
+    /* Part 1 §11.4.10.2: unused high-order bits of the first octet are 0. */
+    if (bits % 8)
+        out[0] &= (uint8_t)((1u << (bits % 8)) - 1);
+    vt_wipe(block, sizeof(block));
+    return 0;
+}

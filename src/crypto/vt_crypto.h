@@ -45,4 +45,11 @@ bool vt_ct_equal(const void *a, const void *b, size_t n);
 /* Wipe a secret so the compiler cannot elide the store. */
 void vt_wipe(void *p, size_t n);
 
+
+
+/* KDFa (TPM 2.0 Part 1 §11.4.10.2): SP 800-108 counter-mode KDF with HMAC.
+ * Writes bits/8 (rounded up) octets to out; returns 0 or -1. */
+int vt_kdfa(TPM2_ALG_ID alg, const uint8_t *key, size_t key_len, const char *label,
+            const uint8_t *ctx_u, size_t u_len, const uint8_t *ctx_v, size_t v_len,
+            uint32_t bits, uint8_t *out);
 #endif

@@ -36,9 +36,11 @@ TPM2_RC vt_auth_parse_session(vt_in *area, unsigned n, vt_auth_session *s)
         s->kind = VT_SES_PASSWORD;
         return TPM2_RC_SUCCESS;
     case TPM2_HT_HMAC_SESSION:
+        s->kind = VT_SES_HMAC;
+        return TPM2_RC_SUCCESS;
     case TPM2_HT_POLICY_SESSION:
-        /* No session is loaded yet: the sessions room is not built. */
-        return (TPM2_RC)(TPM2_RC_REFERENCE_S0 + (n - 1));
+        s->kind = VT_SES_POLICY;
+        return TPM2_RC_SUCCESS;
     default:
         return vt_in_rc_at(area, TPM2_RC_VALUE, n);
     }
@@ -49,8 +51,9 @@ TPM2_RC vt_entity_lookup(vt_engine *e, TPM2_HANDLE h, vt_entity_auth *out)
     vt_sequence *seq;
 
     memset(out, 0, sizeof(*out));
-    if (h < VT_PCR_COUNT) {
-        /* PCR authValue is empty: no PCR is in an auth group. */
+    if (h < VT_PCR_COUNT || h == TPM2_RH_NULL) {
+        /* PCR authValue is empty: no PCR is in an auth group.  TPM_RH_NULL
+         * (PCR+ handles) has an empty authValue too. */
         return TPM2_RC_SUCCESS;
     }
     switch (h) {
@@ -83,6 +86,73 @@ TPM2_RC vt_entity_lookup(vt_engine *e, TPM2_HANDLE h, vt_entity_auth *out)
     return TPM2_RC_HANDLE;
 }
 
+/* cpHash = H(commandCode || Name1 .. Namen || parameters) (Part 1 §18.7). */
+static size_t cp_hash(vt_cmd *c, TPM2_ALG_ID alg, uint8_t *out)
+{
+    uint8_t cc[4] = { (uint8_t)(c->cc >> 24), (uint8_t)(c->cc >> 16), (uint8_t)(c->cc >> 8), (uint8_t)c->cc };
+    uint8_t names[VT_MAX_HANDLES][4];
+    vt_buf parts[2 + VT_MAX_HANDLES];
+    unsigned i, n = 0;
+
+    parts[n++] = (vt_buf){ cc, 4 };
+    for (i = 0; i < c->n_handles; i++)
+        parts[n++] = (vt_buf){ names[i], vt_entity_name(c->e, c->handles[i], names[i]) };
+    parts[n++] = (vt_buf){ c->in.buf, c->in.len };
+    return vt_hash_parts(alg, parts, n, out);
+}
+
+/* An HMAC or policy session (Part 1 §19.6).  HMAC key: sessionKey ||
+ * authValue, where a session bound to the very entity it authorizes leaves
+ * the authValue out (it is already in sessionKey). */
+static TPM2_RC check_session(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HANDLE h, bool authorizes)
+{
+    vt_session *ss = vt_session_find(c->e, s->handle);
+    vt_entity_auth ent;
+    uint8_t cp[VT_MAX_DIGEST], mac[VT_MAX_DIGEST], attrs = (uint8_t)s->attrs;
+    size_t hlen;
+
+    if (!ss || (s->kind == VT_SES_HMAC) != (ss->type == TPM2_SE_HMAC))
+        return (TPM2_RC)(TPM2_RC_REFERENCE_S0 + (n - 1));
+    s->ses = ss;
+    hlen = vt_hash_size(ss->auth_hash);
+    if (s->nonce_len < 16 || s->nonce_len > hlen)
+        return VT_RC_S(TPM2_RC_SIZE, n);
+    if (!authorizes) {
+        /* Audit and parameter encryption sessions come with the sessions
+         * room; a session here would have nothing to do. */
+        return VT_RC_S(TPM2_RC_ATTRIBUTES, n);
+    }
+    if (s->attrs & (TPMA_SESSION_AUDIT | TPMA_SESSION_AUDITEXCLUSIVE | TPMA_SESSION_AUDITRESET))
+        return VT_RC_S(TPM2_RC_ATTRIBUTES, n);
+    if (s->attrs & (TPMA_SESSION_DECRYPT | TPMA_SESSION_ENCRYPT))
+        return VT_RC_S(TPM2_RC_SYMMETRIC, n);
+    if (ss->type != TPM2_SE_HMAC) {
+        /* No entity here has an authPolicy yet, so no policy can match. */
+        return VT_RC_S(TPM2_RC_POLICY_FAIL, n);
+    }
+    if (vt_entity_lookup(c->e, h, &ent) != TPM2_RC_SUCCESS)
+        return VT_RC_H(TPM2_RC_HANDLE, n);
+
+    memcpy(s->key, ss->session_key, ss->session_key_len);
+    s->key_len = ss->session_key_len;
+    if (!(ss->bound && ss->bind_handle == h)) {
+        memcpy(s->key + s->key_len, ent.auth, ent.auth_len);
+        s->key_len += ent.auth_len;
+    }
+    if (cp_hash(c, ss->auth_hash, cp) != hlen)
+        return TPM2_RC_FAILURE;
+    {
+        vt_buf parts[4] = { { cp, hlen }, { s->nonce, s->nonce_len },
+                            { ss->nonce_tpm, ss->nonce_tpm_len }, { &attrs, 1 } };
+        if (vt_hmac_parts(ss->auth_hash, s->key, s->key_len, parts, 4, mac) != hlen)
+            return TPM2_RC_FAILURE;
+    }
+    /* CT: vt_ct_equal reads all hlen octets. */
+    if (s->hmac_len != hlen || !vt_ct_equal(mac, s->hmac, hlen))
+        return VT_RC_S(ent.da_protected ? TPM2_RC_AUTH_FAIL : TPM2_RC_BAD_AUTH, n);
+    return TPM2_RC_SUCCESS;
+}
+
 TPM2_RC vt_auth_check(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HANDLE h, bool authorizes)
 {
     vt_entity_auth ent;
@@ -90,7 +160,7 @@ TPM2_RC vt_auth_check(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HANDLE h, 
     bool ok;
 
     if (s->kind != VT_SES_PASSWORD)
-        return (TPM2_RC)(TPM2_RC_REFERENCE_S0 + (n - 1));
+        return check_session(c, s, n, h, authorizes);
     /* A password session only authorizes; it cannot audit or encrypt
      * (Part 1 §19.6.?). */
     if (!authorizes)
@@ -119,13 +189,44 @@ TPM2_RC vt_auth_check(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HANDLE h, 
     return TPM2_RC_SUCCESS;
 }
 
-void vt_auth_response(vt_cmd *c, const vt_auth_session *s, vt_out *o)
+void vt_auth_response(vt_cmd *c, vt_auth_session *s, vt_out *o)
 {
-    (void)c;
-    /* Password session: empty nonce, continueSession set, empty HMAC
-     * (Part 1 §19.6.?). */
-    vt_out_u16(o, 0);
-    vt_out_u8(o, (uint8_t)(s->kind == VT_SES_PASSWORD ? TPMA_SESSION_CONTINUESESSION
-                                                      : (s->attrs & TPMA_SESSION_CONTINUESESSION)));
-    vt_out_u16(o, 0);
+    vt_session *ss = s->ses;
+    uint8_t rp[VT_MAX_DIGEST], mac[VT_MAX_DIGEST], attrs;
+    size_t hlen;
+
+    if (s->kind == VT_SES_PASSWORD || !ss) {
+        /* Password session: empty nonce, continueSession set, empty HMAC
+         * (Part 1 §19.6.?). */
+        vt_out_u16(o, 0);
+        vt_out_u8(o, TPMA_SESSION_CONTINUESESSION);
+        vt_out_u16(o, 0);
+        return;
+    }
+    /* rpHash = H(responseCode || commandCode || parameters); the TPM's new
+     * nonce is the newer one (Part 1 §18.8, §19.6.5). */
+    hlen = vt_hash_size(ss->auth_hash);
+    attrs = (uint8_t)(s->attrs & (TPMA_SESSION_CONTINUESESSION | TPMA_SESSION_AUDIT |
+                                  TPMA_SESSION_DECRYPT | TPMA_SESSION_ENCRYPT));
+    {
+        uint8_t hdr[8] = { 0, 0, 0, 0, (uint8_t)(c->cc >> 24), (uint8_t)(c->cc >> 16),
+                           (uint8_t)(c->cc >> 8), (uint8_t)c->cc };
+        vt_buf parts[2] = { { hdr, 8 }, { c->out.buf, c->out.off } };
+        vt_hash_parts(ss->auth_hash, parts, 2, rp);
+    }
+    if (vt_random(c->e, ss->nonce_tpm, ss->nonce_tpm_len) != TPM2_RC_SUCCESS) {
+        o->overflow = true;
+        return;
+    }
+    {
+        vt_buf parts[4] = { { rp, hlen }, { ss->nonce_tpm, ss->nonce_tpm_len },
+                            { s->nonce, s->nonce_len }, { &attrs, 1 } };
+        vt_hmac_parts(ss->auth_hash, s->key, s->key_len, parts, 4, mac);
+    }
+    vt_out_2b(o, ss->nonce_tpm, ss->nonce_tpm_len);
+    vt_out_u8(o, attrs);
+    vt_out_2b(o, mac, (uint16_t)hlen);
+    vt_wipe(s->key, sizeof(s->key));
+    if (!(s->attrs & TPMA_SESSION_CONTINUESESSION))
+        vt_session_free(ss);
 }

@@ -18,6 +18,10 @@ typedef struct {
     TPMA_SESSION attrs;
     const uint8_t *hmac; /* for a password session: the password */
     uint16_t hmac_len;
+    /* filled in by vt_auth_check for HMAC and policy sessions */
+    vt_session *ses;
+    uint8_t key[2 * VT_MAX_DIGEST]; /* sessionKey || authValue */
+    size_t key_len;
 } vt_auth_session;
 
 /* Read session number `n` (1-based) from the authorization area. */
@@ -25,7 +29,7 @@ TPM2_RC vt_auth_parse_session(vt_in *area, unsigned n, vt_auth_session *s);
 /* Check session number n; when `authorizes` it authorizes handle `h`. */
 TPM2_RC vt_auth_check(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HANDLE h, bool authorizes);
 /* Append this session's part of the response authorization area. */
-void vt_auth_response(vt_cmd *c, const vt_auth_session *s, vt_out *o);
+void vt_auth_response(vt_cmd *c, vt_auth_session *s, vt_out *o);
 
 /* Length of v without its trailing zero octets (Part 1 §19.6.? : authValues
  * are compared with trailing zeros removed). */

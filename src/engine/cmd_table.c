@@ -21,6 +21,8 @@ const vt_cmd_def vt_commands[] = {
     { TPM2_CC_StirRandom, "StirRandom", 0, 0, 0, 0, H(0), vt_cmd_stir_random },
     { TPM2_CC_SequenceUpdate, "SequenceUpdate", 1, 1, 0, 0, H(VT_H_OBJECT), vt_cmd_sequence_update },
     { TPM2_CC_FlushContext, "FlushContext", 0, 0, 0, VT_CMD_NO_SESSIONS, H(0), vt_cmd_flush_context },
+    { TPM2_CC_StartAuthSession, "StartAuthSession", 2, 0, 1, 0, H(VT_H_OBJECT_NULL, VT_H_ENTITY_NULL),
+      vt_cmd_start_auth_session },
     { TPM2_CC_GetCapability, "GetCapability", 0, 0, 0, 0, H(0), vt_cmd_get_capability },
     { TPM2_CC_GetRandom, "GetRandom", 0, 0, 0, 0, H(0), vt_cmd_get_random },
     { TPM2_CC_GetTestResult, "GetTestResult", 0, 0, 0, 0, H(0), vt_cmd_get_test_result },

@@ -64,6 +64,23 @@ static TPM2_RC check_handle(vt_engine *e, vt_handle_kind kind, TPM2_HANDLE h)
         if ((h >> 24) != TPM2_HT_TRANSIENT && (h >> 24) != TPM2_HT_PERSISTENT)
             return TPM2_RC_VALUE;
         return vt_sequence_find(e, h) ? TPM2_RC_SUCCESS : TPM2_RC_HANDLE;
+    case VT_H_OBJECT_NULL:
+        if (h == TPM2_RH_NULL)
+            return TPM2_RC_SUCCESS;
+        return check_handle(e, VT_H_OBJECT, h);
+    case VT_H_ENTITY_NULL: {
+        vt_entity_auth ent;
+        if (h == TPM2_RH_NULL)
+            return TPM2_RC_SUCCESS;
+        switch (h >> 24) {
+        case TPM2_HT_PCR: case TPM2_HT_PERMANENT: case TPM2_HT_TRANSIENT:
+        case TPM2_HT_PERSISTENT: case TPM2_HT_NV_INDEX:
+            break;
+        default:
+            return TPM2_RC_VALUE;
+        }
+        return vt_entity_lookup(e, h, &ent);
+    }
     default:
         return TPM2_RC_VALUE;
     }
@@ -92,6 +109,8 @@ static TPM2_RC process_sessions(vt_cmd *c, const vt_cmd_def *d, vt_in *cur,
         return TPM2_RC_AUTHSIZE;
     vt_in_init(&area, cur->buf + cur->off, auth_size, VT_AREA_SESSION);
     cur->off += auth_size;
+    /* The parameters follow; HMAC checks hash them (cpHash). */
+    vt_in_init(&c->in, cur->buf + cur->off, vt_in_left(cur), VT_AREA_PARAM);
 
     while (vt_in_left(&area) > 0) {
         vt_auth_session *s;

@@ -74,6 +74,25 @@ typedef struct {
     /* hash contexts: engine->seq_ctx[slot][bank] (preallocated) */
 } vt_sequence;
 
+#define VT_MAX_LOADED_SESSIONS 8u
+
+/* An authorization session (Part 1 §19).  Unsalted and salted, bound and
+ * unbound; the policy digest belongs to policy and trial sessions. */
+typedef struct {
+    bool used;
+    TPM2_HANDLE handle;
+    TPM2_SE type;
+    TPM2_ALG_ID auth_hash;
+    uint8_t nonce_tpm[VT_MAX_DIGEST];
+    uint16_t nonce_tpm_len;
+    uint8_t session_key[VT_MAX_DIGEST];
+    uint16_t session_key_len;
+    bool bound;
+    TPM2_HANDLE bind_handle; /* the entity whose authValue is in the key */
+    TPMT_SYM_DEF symmetric;
+    uint8_t policy_digest[VT_MAX_DIGEST];
+} vt_session;
+
 typedef struct {
     bool started; /* TPM2_Startup has succeeded since _TPM_Init */
     bool selftest_done;
@@ -90,6 +109,8 @@ typedef struct {
     bool failed;           /* failure mode after a failed self-test */
     uint32_t next_handle;  /* next transient handle to hand out */
     vt_sequence seq[VT_MAX_SEQUENCES];
+    vt_session sessions[VT_MAX_LOADED_SESSIONS];
+    uint32_t next_session;
     bool drtm_active;      /* between _TPM_Hash_Start and _TPM_Hash_End */
 } vt_volatile;
 
@@ -198,6 +219,8 @@ typedef enum {
     VT_H_PROVISION,  /* TPMI_RH_PROVISION: owner or platform */
     VT_H_OBJECT,     /* TPMI_DH_OBJECT: transient (or persistent) object */
     VT_H_CONTEXT,    /* TPMI_DH_CONTEXT: object or session (FlushContext) */
+    VT_H_OBJECT_NULL, /* TPMI_DH_OBJECT+ (StartAuthSession tpmKey) */
+    VT_H_ENTITY_NULL, /* TPMI_DH_ENTITY+ (StartAuthSession bind) */
 } vt_handle_kind;
 
 #define VT_CMD_NO_SESSIONS 0x01u /* tag must be TPM_ST_NO_SESSIONS */
@@ -247,5 +270,14 @@ TPM2_RC vt_cmd_read_clock(vt_cmd *c);
 TPM2_RC vt_cmd_clock_set(vt_cmd *c);
 TPM2_RC vt_cmd_clock_rate_adjust(vt_cmd *c);
 TPM2_RC vt_cmd_flush_context(vt_cmd *c);
+TPM2_RC vt_cmd_start_auth_session(vt_cmd *c);
+
+/* session.c */
+vt_session *vt_session_find(vt_engine *e, TPM2_HANDLE h);
+void vt_session_free(vt_session *s);
+unsigned vt_sessions_loaded(const vt_engine *e);
+/* The Name of an entity for cpHash (Part 1 §16): the handle for PCRs,
+ * permanent handles and sessions; empty for sequence objects. */
+size_t vt_entity_name(vt_engine *e, TPM2_HANDLE h, uint8_t *out);
 
 #endif

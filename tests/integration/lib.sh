@@ -36,6 +36,11 @@ esac
 VT_CMD_TIMEOUT=${VT_CMD_TIMEOUT:-20}
 VT_SCRIPT_TIMEOUT=${VT_SCRIPT_TIMEOUT:-120}
 VT_RAWTPM="$VT_LIB_DIR/rawtpm.py"
+# rawtpm.py needs only the standard library; Debian's python3 starts much
+# faster than a pyenv shim, which matters for the start-up probe.
+if [ -z "${VT_PYTHON:-}" ]; then
+	if [ -x /usr/bin/python3 ]; then VT_PYTHON=/usr/bin/python3; else VT_PYTHON=python3; fi
+fi
 
 case "$VT_TARGET" in
 vitrum | swtpm) ;;
@@ -222,7 +227,7 @@ vt__mktmp() {
 # A port P such that P and P+1 can both be bound on 127.0.0.1 right now;
 # $1, if given, is tried first.
 vt__free_port() {
-	python3 - "${1:-}" <<'EOF'
+	"$VT_PYTHON" - "${1:-}" <<'EOF'
 import random, socket, sys
 want = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1] else None
 for i in range(500):
@@ -260,7 +265,7 @@ vt__launch() { # start the server in the background on $VT_PORT
 			--listen 127.0.0.1 "$@" >>"$VT_LOG" 2>&1 </dev/null &
 		VT_SERVER_PID=$!
 		TPM2TOOLS_TCTI="mssim:host=127.0.0.1,port=$VT_PORT"
-		VT_RAW="python3 $VT_RAWTPM --proto mssim --port $VT_PORT"
+		VT_RAW="$VT_PYTHON $VT_RAWTPM --proto mssim --port $VT_PORT"
 		return 0
 	fi
 	# swtpm: map the vitrum start-up option onto swtpm's --flags; swtpm
@@ -291,7 +296,7 @@ vt__launch() { # start the server in the background on $VT_PORT
 		>>"$VT_LOG" 2>&1 </dev/null &
 	VT_SERVER_PID=$!
 	TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$VT_PORT"
-	VT_RAW="python3 $VT_RAWTPM --proto raw --port $VT_PORT"
+	VT_RAW="$VT_PYTHON $VT_RAWTPM --proto raw --port $VT_PORT"
 }
 
 # Wait (bounded) until the server answers a TPM command on its port.
@@ -420,17 +425,23 @@ trap 'exit 130' INT
 # Lower-case hex of a PCR: vt_pcr BANK INDEX
 vt_pcr() {
 	tpm2_pcrread "$1:$2" 2>/dev/null | awk -v idx="$2" '
-		$1 == idx && $2 == ":" { v = $3; sub(/^0x/, "", v); print tolower(v); exit }'
+		/^ +[0-9]+ *: *0x/ { i = $0; sub(/^ +/, "", i); sub(/ *:.*/, "", i)
+			v = $0; sub(/^.*: *0x/, "", v)
+			if (i == idx) { print tolower(v); exit } }'
 }
 
 # Digest (lower-case hex) of a file with openssl: vt_dgst ALG FILE
 vt_dgst() {
-	openssl dgst "-$1" -r "$2" | cut -d' ' -f1
+	local out
+	out=$(openssl dgst "-$1" -r "$2") || return 1
+	echo "${out%% *}"
 }
 
 # Digest of hex-encoded data: vt_dgst_hex ALG HEX
 vt_dgst_hex() {
-	printf '%s' "$2" | xxd -r -p | openssl dgst "-$1" -r | cut -d' ' -f1
+	local out
+	out=$(printf '%s' "$2" | xxd -r -p | openssl dgst "-$1" -r) || return 1
+	echo "${out%% *}"
 }
 
 # Expected PCR after extending digest D into OLD: H(OLD || D)

@@ -169,9 +169,26 @@ static bool cap_handles(vt_engine *e, vt_out *o, uint32_t first, uint32_t n)
         }
         break;
     }
+    case TPM2_HT_HMAC_SESSION: /* == TPM2_HT_LOADED_SESSION: every loaded session */
+        for (h = first;;) {
+            uint32_t best = 0;
+            bool found = false;
+            for (i = 0; i < VT_MAX_LOADED_SESSIONS; i++) {
+                const vt_session *s = &e->v.sessions[i];
+                uint32_t sh = s->handle & 0x00FFFFFFu; /* both types share the index space */
+                if (s->used && sh >= (h & 0x00FFFFFFu) && (!found || sh < (best & 0x00FFFFFFu))) {
+                    best = s->handle;
+                    found = true;
+                }
+            }
+            if (!found || !list_take(&l))
+                break;
+            vt_out_u32(o, best);
+            h = (first & 0xFF000000u) | ((best & 0x00FFFFFFu) + 1);
+        }
+        break;
     case TPM2_HT_NV_INDEX:
-    case TPM2_HT_HMAC_SESSION: /* == TPM2_HT_LOADED_SESSION */
-    case TPM2_HT_POLICY_SESSION: /* == TPM2_HT_SAVED_SESSION */
+    case TPM2_HT_POLICY_SESSION: /* == TPM2_HT_SAVED_SESSION: none saved yet */
     case TPM2_HT_PERSISTENT:
         break; /* none exist yet */
     default:
@@ -229,8 +246,8 @@ static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
     case TPM2_PT_INPUT_BUFFER: *v = TPM2_MAX_DIGEST_BUFFER; return true;
     case TPM2_PT_HR_TRANSIENT_MIN: *v = VT_MAX_SEQUENCES; return true;
     case TPM2_PT_HR_PERSISTENT_MIN: *v = 0; return true;
-    case TPM2_PT_HR_LOADED_MIN: *v = 0; return true;
-    case TPM2_PT_ACTIVE_SESSIONS_MAX: *v = 0; return true;
+    case TPM2_PT_HR_LOADED_MIN: *v = VT_MAX_LOADED_SESSIONS; return true;
+    case TPM2_PT_ACTIVE_SESSIONS_MAX: *v = VT_MAX_LOADED_SESSIONS; return true;
     case TPM2_PT_PCR_COUNT: *v = VT_PCR_COUNT; return true;
     case TPM2_PT_PCR_SELECT_MIN: *v = VT_PCR_SELECT_MIN; return true;
     case TPM2_PT_CONTEXT_GAP_MAX: *v = 0xFFFF; return true;
@@ -274,10 +291,10 @@ static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
              (e->p.last_shutdown != VT_SU_NONE ? TPMA_STARTUP_CLEAR_ORDERLY : 0);
         return true;
     case TPM2_PT_HR_NV_INDEX: *v = 0; return true;
-    case TPM2_PT_HR_LOADED: *v = 0; return true;
-    case TPM2_PT_HR_LOADED_AVAIL: *v = 0; return true;
-    case TPM2_PT_HR_ACTIVE: *v = 0; return true;
-    case TPM2_PT_HR_ACTIVE_AVAIL: *v = 0; return true;
+    case TPM2_PT_HR_LOADED: *v = vt_sessions_loaded(e); return true;
+    case TPM2_PT_HR_LOADED_AVAIL: *v = VT_MAX_LOADED_SESSIONS - vt_sessions_loaded(e); return true;
+    case TPM2_PT_HR_ACTIVE: *v = vt_sessions_loaded(e); return true;
+    case TPM2_PT_HR_ACTIVE_AVAIL: *v = VT_MAX_LOADED_SESSIONS - vt_sessions_loaded(e); return true;
     case TPM2_PT_HR_TRANSIENT_AVAIL: *v = VT_MAX_SEQUENCES - loaded; return true;
     case TPM2_PT_HR_PERSISTENT: *v = 0; return true;
     case TPM2_PT_HR_PERSISTENT_AVAIL: *v = 0; return true;

@@ -262,8 +262,13 @@ TPM2_RC vt_cmd_flush_context(vt_cmd *c)
         sequence_free(s);
         return TPM2_RC_SUCCESS;
     case TPM2_HT_HMAC_SESSION:
-    case TPM2_HT_POLICY_SESSION:
-        return VT_RC_P(TPM2_RC_HANDLE, 1); /* no session is loaded */
+    case TPM2_HT_POLICY_SESSION: {
+        vt_session *ss = vt_session_find(c->e, h);
+        if (!ss)
+            return VT_RC_P(TPM2_RC_HANDLE, 1);
+        vt_session_free(ss);
+        return TPM2_RC_SUCCESS;
+    }
     default:
         return VT_RC_P(TPM2_RC_VALUE, 1);
     }
