@@ -51,3 +51,6 @@ check: test-deps
 
 clean:
 	rm -rf $(BUILD)
+
+# fuzzing and sanitizer builds (tests/fuzz/fuzz.mk)
+-include tests/fuzz/fuzz.mk
