@@ -16,15 +16,20 @@ HEADERS    := $(wildcard include/vitrum/*.h src/*/*.h src/engine/cmd/*.h)
 .PHONY: all run check check-unit check-integration clean bench deps test-deps
 all: $(BUILD)/vitrum
 
+# V=1 shows the full command lines.
+Q := $(if $(V),,@)
+
 $(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libvitrum.a: $(LIB_OBJ)
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/vitrum: $(BUILD)/tools/vitrum.o $(BUILD)/libvitrum.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---- setup (Debian 12) ----
 deps:
@@ -43,7 +48,8 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/helpers.h $(BUILD)/libvitrum.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libvitrum.a -lcmocka $(LDLIBS)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libvitrum.a -lcmocka $(LDLIBS)
 
 check: test-deps
 	$(MAKE) all $(UNIT_BIN)

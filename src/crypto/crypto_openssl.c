@@ -12,23 +12,56 @@ struct vt_hash_ctx {
     TPM2_ALG_ID alg;
 };
 
+/* Fetched once; the one-shot contexts are reused by every call so the
+ * command path neither allocates nor looks algorithms up by name.  The
+ * engine is single-threaded per process (one poll loop), which is what
+ * makes sharing them safe. */
 static struct {
     bool ready;
     EVP_MD *sha1, *sha256, *sha384, *sha512;
     EVP_MAC *hmac;
+    EVP_MD_CTX *md_ctx;
+    EVP_MAC_CTX *mac_ctx[4]; /* per hash, digest parameter already set */
 } g;
+
+static int hash_index(TPM2_ALG_ID alg)
+{
+    switch (alg) {
+    case TPM2_ALG_SHA1: return 0;
+    case TPM2_ALG_SHA256: return 1;
+    case TPM2_ALG_SHA384: return 2;
+    case TPM2_ALG_SHA512: return 3;
+    default: return -1;
+    }
+}
 
 int vt_crypto_init(void)
 {
+    static const char *names[4] = { "SHA1", "SHA256", "SHA384", "SHA512" };
+    static const uint8_t dummy_key[1];
+    int i;
+
     if (g.ready)
         return 0;
+    /* vitrum needs nothing from openssl.cnf; not reading it saves start-up
+     * time and keeps a system-wide configuration out of the TPM. */
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
     g.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
     g.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     g.sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
     g.sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
     g.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (!g.sha1 || !g.sha256 || !g.sha384 || !g.sha512 || !g.hmac)
+    g.md_ctx = EVP_MD_CTX_new();
+    if (!g.sha1 || !g.sha256 || !g.sha384 || !g.sha512 || !g.hmac || !g.md_ctx)
         return -1;
+    for (i = 0; i < 4; i++) {
+        OSSL_PARAM params[2];
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)names[i], 0);
+        params[1] = OSSL_PARAM_construct_end();
+        g.mac_ctx[i] = EVP_MAC_CTX_new(g.hmac);
+        if (!g.mac_ctx[i] || EVP_MAC_init(g.mac_ctx[i], dummy_key, 1, params) != 1)
+            return -1;
+    }
     g.ready = true;
     return 0;
 }
@@ -40,17 +73,6 @@ static const EVP_MD *md_of(TPM2_ALG_ID alg)
     case TPM2_ALG_SHA256: return g.sha256;
     case TPM2_ALG_SHA384: return g.sha384;
     case TPM2_ALG_SHA512: return g.sha512;
-    default: return NULL;
-    }
-}
-
-static const char *md_name(TPM2_ALG_ID alg)
-{
-    switch (alg) {
-    case TPM2_ALG_SHA1: return "SHA1";
-    case TPM2_ALG_SHA256: return "SHA256";
-    case TPM2_ALG_SHA384: return "SHA384";
-    case TPM2_ALG_SHA512: return "SHA512";
     default: return NULL;
     }
 }
@@ -133,21 +155,16 @@ int vt_hash_copy(vt_hash_ctx *dst, const vt_hash_ctx *src)
 size_t vt_hash_parts(TPM2_ALG_ID alg, const vt_buf *parts, size_t nparts, uint8_t *out)
 {
     const EVP_MD *md = md_of(alg);
-    EVP_MD_CTX *c;
     unsigned int n = 0;
     size_t i;
 
-    if (!md || !(c = EVP_MD_CTX_new()))
+    if (!md || EVP_DigestInit_ex2(g.md_ctx, md, NULL) != 1)
         return 0;
-    if (EVP_DigestInit_ex(c, md, NULL) != 1)
-        goto out;
     for (i = 0; i < nparts; i++)
-        if (parts[i].n && EVP_DigestUpdate(c, parts[i].p, parts[i].n) != 1)
-            goto out;
-    if (EVP_DigestFinal_ex(c, out, &n) != 1)
-        n = 0;
-out:
-    EVP_MD_CTX_free(c);
+        if (parts[i].n && EVP_DigestUpdate(g.md_ctx, parts[i].p, parts[i].n) != 1)
+            return 0;
+    if (EVP_DigestFinal_ex(g.md_ctx, out, &n) != 1)
+        return 0;
     return n;
 }
 
@@ -160,27 +177,24 @@ size_t vt_hash(TPM2_ALG_ID alg, const void *data, size_t len, uint8_t *out)
 size_t vt_hmac_parts(TPM2_ALG_ID alg, const uint8_t *key, size_t key_len,
                      const vt_buf *parts, size_t nparts, uint8_t *out)
 {
-    const char *name = md_name(alg);
-    EVP_MAC_CTX *c;
-    OSSL_PARAM params[2];
-    size_t n = 0, i;
     static const uint8_t empty_key[1] = { 0 };
+    int idx = hash_index(alg);
+    EVP_MAC_CTX *c;
+    size_t n = 0, i;
 
-    if (!name || !(c = EVP_MAC_CTX_new(g.hmac)))
+    if (idx < 0)
         return 0;
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)name, 0);
-    params[1] = OSSL_PARAM_construct_end();
+    c = g.mac_ctx[idx];
     /* An empty HMAC key is legal in the TPM (empty authValue); OpenSSL wants
-     * a non-NULL pointer. */
-    if (EVP_MAC_init(c, key_len ? key : empty_key, key_len, params) != 1)
-        goto out;
+     * a non-NULL pointer.  HMAC pads a key shorter than the block with
+     * zeros, so an empty key and one zero octet are the same key. */
+    if (EVP_MAC_init(c, key_len ? key : empty_key, key_len ? key_len : 1, NULL) != 1)
+        return 0;
     for (i = 0; i < nparts; i++)
         if (parts[i].n && EVP_MAC_update(c, parts[i].p, parts[i].n) != 1)
-            goto out;
+            return 0;
     if (EVP_MAC_final(c, out, &n, VT_MAX_DIGEST) != 1)
-        n = 0;
-out:
-    EVP_MAC_CTX_free(c);
+        return 0;
     return n;
 }
 

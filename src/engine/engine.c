@@ -81,7 +81,10 @@ vt_status vt_engine_new(const vt_platform *platform, vt_engine **out)
     e->p.stopped_cleanly = false;
     e->clock_base = e->p.clock;
     e->clock_mono = e->plat.monotonic_ms(e->plat.ctx);
-    if (vt_state_commit(e) != TPM2_RC_SUCCESS) {
+    /* A new TPM is committed at once: its seeds exist from now on.  An
+     * existing one is committed by the TPM2_Startup that must come before
+     * any command can report Clock, which writes stopped_cleanly = false. */
+    if (n == 0 && vt_state_commit(e) != TPM2_RC_SUCCESS) {
         st = VT_ERR_STORE;
         goto fail;
     }

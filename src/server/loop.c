@@ -120,11 +120,13 @@ static void conn_read(conn *c, vt_engine *e)
         return;
     }
     c->m.in_len += (size_t)n;
-    /* tcti-mssim sends the frame header and the command in two writes
-     * without TCP_NODELAY: ACK at once so its second write is not held
-     * back behind our delayed ACK (tens of ms per command). */
-    setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
     conn_process(c, e);
+    /* tcti-mssim sends the frame header and the command in two writes
+     * without TCP_NODELAY, so its second write waits for our ACK of the
+     * first.  When a frame is incomplete, ACK at once instead of after the
+     * delayed-ACK timer (tens of ms per command). */
+    if (c->m.in_len > 0)
+        setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 }
 
 static void accept_one(int lfd, bool platform, conn **conns)

@@ -17,6 +17,9 @@ Sub-commands:
                         response comes back (even TPM_RC_INITIALIZE).
   send HEX [HEX ...]    send each hex string as one command (same connection),
                         print "rc=0x........ len=N rsp=HEX" per answer.
+  stream [--count N]    N GetRandom commands in one write, then one command
+                        sent a byte at a time; all must be answered.
+  ctrl CODE [CODE ...]  send uint32 codes to a control/platform port.
   fuzz --seed S --count N
                         send N malformed inputs (one connection each), print
                         one line per input and a summary; exit 1 if any input
@@ -438,6 +441,84 @@ def cmd_fuzz(args):
     return 1 if bad else 0
 
 
+def cmd_stream(args):
+    """Framing robustness with well-formed commands: several commands in
+    one write (answered in order), and one command split into single-byte
+    writes.  Prints one line per check; exit 0 iff all passed."""
+    status = 0
+    # several commands in one write
+    c = Conn(args.proto, args.host, args.port, args.timeout)
+    try:
+        n = args.count
+        if args.proto == "mssim":
+            blob = b"".join(c.frame(GET_RANDOM_8) for _ in range(n))
+        else:
+            blob = GET_RANDOM_8 * n
+        c.send_bytes(blob)
+        got = 0
+        try:
+            for _ in range(n):
+                rsp = c.read_response()
+                if check_rsp(rsp) is None and rsp_rc(rsp) == 0 \
+                        and len(rsp) == 10 + 2 + 8:
+                    got += 1
+        except (Closed, Timeout, ValueError) as e:
+            print("batch: stopped after %d responses: %s" % (got, e))
+        print("batch: %d of %d commands in one write answered with 8 random "
+              "bytes" % (got, n))
+        if got != n:
+            status = 1
+    finally:
+        c.close()
+    # one command, one byte per write
+    c = Conn(args.proto, args.host, args.port, args.timeout)
+    try:
+        data = c.frame(GET_RANDOM_8) if args.proto == "mssim" else GET_RANDOM_8
+        for b in data:
+            c.send_bytes(bytes([b]))
+            time.sleep(0.01)
+        try:
+            rsp = c.read_response()
+            ok = check_rsp(rsp) is None and rsp_rc(rsp) == 0
+            print("bytewise: %s (rc=0x%x len=%d)"
+                  % ("answered" if ok else "bad answer", rsp_rc(rsp) or 0,
+                     len(rsp)))
+        except (Closed, Timeout, ValueError) as e:
+            ok = False
+            print("bytewise: no answer: %s" % e)
+        if not ok:
+            status = 1
+    finally:
+        c.close()
+    return status
+
+
+def cmd_ctrl(args):
+    """Send each uint32 code (with a few bytes of junk after it) to the
+    control / platform port, one connection each; print what came back.
+    Exit 0 unless the port could not be reached."""
+    for code in args.codes:
+        v = int(code, 0)
+        try:
+            s = socket.create_connection((args.host, args.port), timeout=1.0)
+        except OSError as e:
+            print("0x%08x: cannot connect: %s" % (v, e))
+            return 1
+        try:
+            s.sendall(struct.pack(">I", v) + b"\x00\x01\x02\x03")
+            s.settimeout(0.5)
+            try:
+                data = s.recv(64)
+                print("0x%08x: %s" % (v, data.hex() if data else "closed"))
+            except socket.timeout:
+                print("0x%08x: no answer" % v)
+            except OSError as e:
+                print("0x%08x: %s" % (v, e))
+        finally:
+            s.close()
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--proto", choices=("mssim", "raw"), default="mssim")
@@ -454,12 +535,20 @@ def main():
     p.add_argument("--count", type=int, default=300)
     p.add_argument("--delay", type=float, default=0.0)
     p.add_argument("-v", "--verbose", action="store_true")
+    p = sub.add_parser("stream")
+    p.add_argument("--count", type=int, default=20)
+    p = sub.add_parser("ctrl")
+    p.add_argument("codes", nargs="+")
     args = ap.parse_args()
     try:
         if args.cmd == "ping":
             return cmd_ping(args)
         if args.cmd == "send":
             return cmd_send(args)
+        if args.cmd == "stream":
+            return cmd_stream(args)
+        if args.cmd == "ctrl":
+            return cmd_ctrl(args)
         return cmd_fuzz(args)
     except OSError as e:
         print("rawtpm: %s" % e, file=sys.stderr)
