@@ -4,7 +4,7 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
            -Wno-missing-field-initializers -Wno-format-truncation -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
            -Iinclude -Isrc
-LDLIBS  += -ltss2-mu -lcrypto
+LDLIBS  += -ltss2-mu -lcrypto -lpthread
 BUILD   ?= build
 
 ENGINE_SRC := $(wildcard src/engine/*.c src/engine/cmd/*.c src/crypto/*.c)

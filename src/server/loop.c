@@ -1,3 +1,10 @@
+/* The serving loop.
+ *
+ * The main thread accepts connections and waits for signals; each
+ * connection gets a thread doing blocking I/O, so one request costs one
+ * recv and one send, as a plain echo server would.  TPM commands run one at
+ * a time under a single lock — one security core — while the I/O of other
+ * connections goes on; a client that stops reading blocks only itself. */
 #define _GNU_SOURCE
 #include "server/server.h"
 #include "server/mssim.h"
@@ -8,21 +15,34 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define MAX_CONNS 64
+#define CONN_STACK (256u * 1024u)
 
 typedef struct {
+    vt_engine *engine;
+    pthread_mutex_t core; /* serialises every engine call */
+    int wake_fd;          /* eventfd: a connection ended or asked to stop */
+    atomic_bool stop_requested;
+} server;
+
+typedef struct {
+    server *srv;
     int fd;
+    pthread_t thread;
+    atomic_bool done;
     vt_mssim_conn m;
     uint8_t out[VT_MSSIM_OUT_MAX];
-    size_t out_len, out_off;
 } conn;
 
 int vt_listen_tcp(const char *addr, uint16_t port, char *err, size_t errlen)
@@ -48,7 +68,7 @@ int vt_listen_tcp(const char *addr, uint16_t port, char *err, size_t errlen)
         snprintf(err, errlen, "not an IP address: %s", addr);
         return -1;
     }
-    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(err, errlen, "socket: %s", strerror(errno));
         return -1;
@@ -62,78 +82,80 @@ int vt_listen_tcp(const char *addr, uint16_t port, char *err, size_t errlen)
     return fd;
 }
 
-static void conn_close(conn **slot)
+static void wake(server *s)
 {
-    close((*slot)->fd);
-    free(*slot);
-    *slot = NULL;
+    uint64_t one = 1;
+    ssize_t r = write(s->wake_fd, &one, sizeof(one));
+    (void)r;
 }
 
-/* Write what is pending; true when all of it went out. */
-static bool conn_flush(conn *c)
+static bool send_all(int fd, const uint8_t *p, size_t n)
 {
-    while (c->out_off < c->out_len) {
-        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (w <= 0)
             return false;
-        if (n <= 0) {
-            c->m.close = true;
-            return false;
-        }
-        c->out_off += (size_t)n;
+        p += w;
+        n -= (size_t)w;
     }
-    c->out_len = c->out_off = 0;
     return true;
 }
 
-/* Run every complete request that is buffered, as long as replies drain. */
-static void conn_process(conn *c, vt_engine *e)
+static void *conn_main(void *arg)
 {
-    while (c->out_len == 0 && !c->m.stop) {
-        size_t n = 0;
-        if (!vt_mssim_step(&c->m, e, c->out, &n))
-            break;
-        c->out_len = n;
-        c->out_off = 0;
-        if (!conn_flush(c))
-            break;
-    }
-}
-
-static void conn_read(conn *c, vt_engine *e)
-{
-    size_t room = sizeof(c->m.in) - c->m.in_len;
-    ssize_t n;
+    conn *c = arg;
+    server *s = c->srv;
     int one = 1;
 
-    if (room == 0) { /* cannot happen: every frame fits; refuse anyway */
-        c->m.close = true;
-        return;
+    while (!c->m.close && !c->m.stop) {
+        size_t room = sizeof(c->m.in) - c->m.in_len;
+        ssize_t n;
+
+        if (room == 0) /* cannot happen: every frame fits; refuse anyway */
+            break;
+        n = recv(c->fd, c->m.in + c->m.in_len, room, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        c->m.in_len += (size_t)n;
+        for (;;) {
+            size_t out_len = 0;
+            bool did;
+            pthread_mutex_lock(&s->core);
+            did = !atomic_load(&s->stop_requested) && vt_mssim_step(&c->m, s->engine, c->out, &out_len);
+            pthread_mutex_unlock(&s->core);
+            if (!did)
+                break;
+            if (!send_all(c->fd, c->out, out_len)) {
+                c->m.close = true;
+                break;
+            }
+            if (c->m.stop) {
+                atomic_store(&s->stop_requested, true);
+                break;
+            }
+        }
+        /* tcti-mssim sends the frame header and the command in two writes
+         * without TCP_NODELAY, so its second write waits for our ACK of
+         * the first.  When a frame is incomplete, ACK at once instead of
+         * after the delayed-ACK timer (tens of ms per command). */
+        if (c->m.in_len > 0)
+            setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
     }
-    n = recv(c->fd, c->m.in + c->m.in_len, room, 0);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-        return;
-    if (n <= 0) {
-        c->m.close = true;
-        return;
-    }
-    c->m.in_len += (size_t)n;
-    conn_process(c, e);
-    /* tcti-mssim sends the frame header and the command in two writes
-     * without TCP_NODELAY, so its second write waits for our ACK of the
-     * first.  When a frame is incomplete, ACK at once instead of after the
-     * delayed-ACK timer (tens of ms per command). */
-    if (c->m.in_len > 0)
-        setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+    atomic_store(&c->done, true);
+    wake(s);
+    return NULL;
 }
 
-static void accept_one(int lfd, bool platform, conn **conns)
+static void accept_one(server *s, int lfd, bool platform, conn **conns)
 {
+    pthread_attr_t attr;
     int fd, one = 1, i;
 
-    fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0)
         return;
     for (i = 0; i < MAX_CONNS; i++)
@@ -144,82 +166,99 @@ static void accept_one(int lfd, bool platform, conn **conns)
         return;
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+    conns[i]->srv = s;
     conns[i]->fd = fd;
     vt_mssim_init(&conns[i]->m, platform);
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, CONN_STACK);
+    if (pthread_create(&conns[i]->thread, &attr, conn_main, conns[i]) != 0) {
+        close(fd);
+        free(conns[i]);
+        conns[i] = NULL;
+    }
+    pthread_attr_destroy(&attr);
+}
+
+static void reap(conn **conns, bool all)
+{
+    int i;
+    for (i = 0; i < MAX_CONNS; i++) {
+        if (!conns[i])
+            continue;
+        if (all)
+            shutdown(conns[i]->fd, SHUT_RDWR); /* unblocks its recv */
+        if (all || atomic_load(&conns[i]->done)) {
+            pthread_join(conns[i]->thread, NULL);
+            close(conns[i]->fd);
+            free(conns[i]);
+            conns[i] = NULL;
+        }
+    }
 }
 
 int vt_serve_mssim(vt_engine *e, int cmd_fd, int plat_fd)
 {
     conn *conns[MAX_CONNS] = { 0 };
-    struct pollfd pfd[3 + MAX_CONNS];
-    int map[3 + MAX_CONNS];
+    server s;
     sigset_t mask;
-    int sfd, result = -1, i;
-    bool stop = false;
+    int sfd, result = -1;
 
+    memset(&s, 0, sizeof(s));
+    s.engine = e;
+    pthread_mutex_init(&s.core, NULL);
+    atomic_init(&s.stop_requested, false);
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGHUP);
-    if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0)
+    sigaddset(&mask, SIGPIPE);
+    /* Blocked in every thread (they inherit the mask); read via signalfd. */
+    if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0)
         return -1;
-    sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (sfd < 0)
+    sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    s.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (sfd < 0 || s.wake_fd < 0)
         return -1;
-    signal(SIGPIPE, SIG_IGN);
 
-    while (!stop) {
-        int n = 0;
-        pfd[n] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-        map[n++] = -1;
-        pfd[n] = (struct pollfd){ .fd = cmd_fd, .events = POLLIN };
-        map[n++] = -2;
-        pfd[n] = (struct pollfd){ .fd = plat_fd, .events = POLLIN };
-        map[n++] = -3;
-        for (i = 0; i < MAX_CONNS; i++) {
-            if (!conns[i])
-                continue;
-            pfd[n] = (struct pollfd){ .fd = conns[i]->fd,
-                                      .events = (short)(conns[i]->out_len ? POLLOUT : POLLIN) };
-            map[n++] = i;
-        }
-        if (poll(pfd, (nfds_t)n, -1) < 0) {
+    for (;;) {
+        struct pollfd pfd[4] = {
+            { .fd = sfd, .events = POLLIN },
+            { .fd = s.wake_fd, .events = POLLIN },
+            { .fd = cmd_fd, .events = POLLIN },
+            { .fd = plat_fd, .events = POLLIN },
+        };
+        if (poll(pfd, 4, -1) < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
-        for (i = 0; i < n && !stop; i++) {
-            if (!pfd[i].revents)
-                continue;
-            if (map[i] == -1) {
-                struct signalfd_siginfo si;
-                if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) && si.ssi_signo != SIGHUP) {
-                    result = (int)si.ssi_signo;
-                    stop = true;
-                }
-            } else if (map[i] == -2 || map[i] == -3) {
-                accept_one(pfd[i].fd, map[i] == -3, conns);
-            } else {
-                conn *c = conns[map[i]];
-                if (pfd[i].revents & POLLOUT) {
-                    if (conn_flush(c))
-                        conn_process(c, e);
-                } else {
-                    conn_read(c, e);
-                }
-                if (c->m.stop && c->out_len == 0) {
-                    result = 0;
-                    stop = true;
-                }
-                if (c->m.close || (pfd[i].revents & (POLLERR | POLLNVAL)))
-                    conn_close(&conns[map[i]]);
+        if (pfd[0].revents) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) && si.ssi_signo != SIGHUP &&
+                si.ssi_signo != SIGPIPE) {
+                result = (int)si.ssi_signo;
+                break;
             }
         }
+        if (pfd[1].revents) {
+            uint64_t v;
+            ssize_t r = read(s.wake_fd, &v, sizeof(v));
+            (void)r;
+            reap(conns, false);
+            if (atomic_load(&s.stop_requested)) {
+                result = 0;
+                break;
+            }
+        }
+        if (pfd[2].revents)
+            accept_one(&s, cmd_fd, false, conns);
+        if (pfd[3].revents)
+            accept_one(&s, plat_fd, true, conns);
     }
-    for (i = 0; i < MAX_CONNS; i++)
-        if (conns[i])
-            conn_close(&conns[i]);
+    atomic_store(&s.stop_requested, true);
+    reap(conns, true);
     close(sfd);
+    close(s.wake_fd);
+    pthread_mutex_destroy(&s.core);
     return result;
 }

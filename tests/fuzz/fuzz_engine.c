@@ -315,8 +315,9 @@ static unsigned build_command(const uint8_t *d, size_t n, bool use_hmac, fz_fram
                     s->nonce[k] = (uint8_t)(nonce_counter * 31u + k);
                 nonce_counter++;
             }
-            if (cp_len == 0 || 1) {
-                /* cpHash = H(cc || Names || parameters) */
+            {
+                /* cpHash = H(cc || Names || parameters), in this session's
+                 * hash algorithm */
                 uint8_t buf[4 + 3 * 4 + VT_MAX_COMMAND_SIZE];
                 size_t bn = 0, k;
                 fz_put32(buf, cc);
@@ -333,7 +334,9 @@ static unsigned build_command(const uint8_t *d, size_t n, bool use_hmac, fz_fram
                 uint8_t key[128], mac[64], buf[64 * 3 + 1];
                 size_t kl = s->t->key_len, bn = 0, ml;
                 memcpy(key, s->t->key, kl);
-                /* + authValue of the entity unless bound to it: all empty */
+                /* key = sessionKey || authValue, the authValue left out
+                 * when bound to this very entity; every authValue here is
+                 * empty, so both are just sessionKey. */
                 (void)h;
                 memcpy(buf + bn, cp, cp_len);
                 bn += cp_len;
