@@ -95,6 +95,7 @@ typedef struct {
 
 typedef struct {
     bool started; /* TPM2_Startup has succeeded since _TPM_Init */
+    bool orderly;  /* that Startup followed a TPM2_Shutdown (TPMA_STARTUP_CLEAR) */
     bool selftest_done;
     uint8_t startup_locality;
     uint8_t pcr[VT_BANK_COUNT][VT_PCR_COUNT][VT_MAX_DIGEST];

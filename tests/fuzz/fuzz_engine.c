@@ -62,6 +62,7 @@ static fz_platform plat;
 static tracked_session tracked[MAX_TRACKED];
 static unsigned n_tracked;
 static uint32_t nonce_counter;
+static int verbose = -1; /* FUZZ_VERBOSE=1: print every command's result */
 
 /* ------------------------------------------------------------ crypto (own) */
 
@@ -131,14 +132,6 @@ static void kdfa(uint16_t alg, const uint8_t *key, size_t key_len, const char *l
 
 /* ------------------------------------------------------------ tracking */
 
-static tracked_session *track_find(uint32_t h)
-{
-    unsigned i;
-    for (i = 0; i < n_tracked; i++)
-        if (tracked[i].handle == h)
-            return &tracked[i];
-    return NULL;
-}
 
 static void track_drop(uint32_t h)
 {
@@ -492,6 +485,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned records = 0;
     bool nv_on = true;
 
+    if (verbose < 0)
+        verbose = getenv("FUZZ_VERBOSE") != NULL;
     if (size < 1)
         return 0;
     flags = data[0];
@@ -564,6 +559,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 
         rc = fz_exec(e, locality, f.b, f.n, rsp, &rlen);
+        if (verbose)
+            fprintf(stderr, "  #%u ctl 0x%02x cc 0x%x len %zu -> rc 0x%x (%zu bytes)\n", records,
+                    ctl, f.n >= 10 ? fz_be32(f.b + 6) : 0, f.n, rc, rlen);
         if (rc != 0)
             continue;
         {

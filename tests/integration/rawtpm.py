@@ -381,9 +381,8 @@ def fuzz_one(args, cat, payload, opts):
                 else:
                     # nothing to send: half-close so the server sees EOF
                     c.sock.shutdown(socket.SHUT_WR)
-            if args.proto == "raw" and opts.get("may_hang"):
-                t = hang_timeout
-            elif opts.get("may_hang"):
+            if opts.get("may_hang") or (args.proto == "raw"
+                                        and len(payload) < 10):
                 t = hang_timeout
             else:
                 t = args.timeout

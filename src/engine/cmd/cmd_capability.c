@@ -288,7 +288,7 @@ static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
              (e->v.sh_enable ? TPMA_STARTUP_CLEAR_SHENABLE : 0) |
              (e->v.eh_enable ? TPMA_STARTUP_CLEAR_EHENABLE : 0) |
              (e->v.ph_enable_nv ? TPMA_STARTUP_CLEAR_PHENABLENV : 0) |
-             (e->p.last_shutdown != VT_SU_NONE ? TPMA_STARTUP_CLEAR_ORDERLY : 0);
+             (e->v.orderly ? TPMA_STARTUP_CLEAR_ORDERLY : 0);
         return true;
     case TPM2_PT_HR_NV_INDEX: *v = 0; return true;
     case TPM2_PT_HR_LOADED: *v = vt_sessions_loaded(e); return true;

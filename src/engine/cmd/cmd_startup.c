@@ -30,6 +30,7 @@ TPM2_RC vt_cmd_startup(vt_cmd *c)
     }
 
     e->v.startup_locality = c->locality;
+    e->v.orderly = p->last_shutdown != VT_SU_NONE;
     switch (kind) {
     case TPM_RESET:
         p->reset_count++;
