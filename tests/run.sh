@@ -48,6 +48,12 @@ for t in tests/integration/test_*.sh; do
     run_one "integration/$(basename "$t" .sh)" "$t"
 done
 
+for t in tests/lint.sh tests/fuzz/smoke.sh; do
+    [ -x "$t" ] || continue
+    case "$t" in *"$FILTER"*) ;; *) continue ;; esac
+    run_one "$(basename "$(dirname "$t")")/$(basename "$t" .sh)" "$t"
+done
+
 if [ ${#failed_names[@]} -ne 0 ]; then
     echo "failed: ${failed_names[*]}"
 fi

@@ -240,7 +240,7 @@ def valid_commands():
     return cmds
 
 
-def gen_inputs(rng, count, proto):
+def gen_inputs(rng, count, proto, fixed_cases=True):
     """Yield (category, payload, opts) tuples; opts may hold
     'framing_len' (mssim: a length field that lies), 'raw' (bytes put on
     the wire without any framing), 'may_hang' (a timeout is acceptable),
@@ -321,6 +321,8 @@ def gen_inputs(rng, count, proto):
                           {"raw": bytes(rng.getrandbits(8) for _ in range(n)),
                            "may_hang": True}))
 
+    if not fixed_cases:
+        fixed = []
     out = list(fixed)
     while len(out) < count:
         kind = rng.randrange(4)
@@ -366,7 +368,7 @@ def gen_inputs(rng, count, proto):
 def fuzz_one(args, cat, payload, opts):
     """Return (verdict, detail); verdict is 'error', 'closed', 'success',
     'timeout' or 'BAD'."""
-    hang_timeout = 0.4
+    hang_timeout = 0.25
     c = Conn(args.proto, args.host, args.port, args.timeout)
     try:
         try:
@@ -414,7 +416,7 @@ def fuzz_one(args, cat, payload, opts):
 
 def cmd_fuzz(args):
     rng = random.Random(args.seed)
-    inputs = gen_inputs(rng, args.count, args.proto)
+    inputs = gen_inputs(rng, args.count, args.proto, not args.random_only)
     counts = {}
     bad = 0
     for i, (cat, payload, opts) in enumerate(inputs):
@@ -533,6 +535,8 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--count", type=int, default=300)
     p.add_argument("--delay", type=float, default=0.0)
+    p.add_argument("--random-only", action="store_true",
+                   help="skip the fixed hand-made cases")
     p.add_argument("-v", "--verbose", action="store_true")
     p = sub.add_parser("stream")
     p.add_argument("--count", type=int, default=20)

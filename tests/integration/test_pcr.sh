@@ -55,7 +55,7 @@ m_event() { # m_event INDEX FILE: pcrevent extends H_bank(data) into each bank
 }
 
 check_model() { # check_model LABEL: compare EXP with the TPM for all banks
-	local b i bad=
+	local b i bad=""
 	snapshot
 	for b in $BANKS; do
 		for i in $PCRS_CHECKED; do
@@ -70,7 +70,7 @@ check_model() { # check_model LABEL: compare EXP with the TPM for all banks
 }
 
 check_fresh() { # check_fresh LABEL: values right after Startup(CLEAR)
-	local b i bad= bad2=
+	local b i bad="" bad2=""
 	snapshot
 	for b in $BANKS; do
 		for i in $(seq 0 16) 23; do
@@ -135,7 +135,7 @@ exercise() { # exercise LABEL EXTEND_ALGS...
 }
 
 check_event_output() { # the alg:digest lines pcrevent printed ($VT_LAST_OUT)
-	local label=$1 file=$2 alg dig bad= n=0
+	local label=$1 file=$2 alg dig bad="" n=0
 	while IFS=': ' read -r alg dig; do
 		case "$alg" in sha1 | sha256 | sha384 | sha512) ;; *) continue ;; esac
 		n=$((n + 1))

@@ -29,7 +29,6 @@ static TPM2_RC read_hierarchy(vt_cmd *c, TPMI_RH_HIERARCHY *h)
 static void write_hashcheck(vt_cmd *c, TPMI_RH_HIERARCHY h, bool generated,
                             const uint8_t *digest, size_t dlen)
 {
-    uint8_t tag[2] = { TPM2_ST_HASHCHECK >> 8, TPM2_ST_HASHCHECK & 0xFF };
     uint8_t mac[VT_MAX_DIGEST];
     size_t n;
 
@@ -40,6 +39,7 @@ static void write_hashcheck(vt_cmd *c, TPMI_RH_HIERARCHY h, bool generated,
         return;
     }
     {
+        uint8_t tag[2] = { TPM2_ST_HASHCHECK >> 8, TPM2_ST_HASHCHECK & 0xFF };
         vt_buf parts[2] = { { tag, 2 }, { digest, dlen } };
         n = vt_hmac_parts(TICKET_HASH, vt_hierarchy_proof(c->e, h), VT_SEED_SIZE, parts, 2, mac);
     }
@@ -123,7 +123,7 @@ TPM2_RC vt_cmd_hash_sequence_start(vt_cmd *c)
     const uint8_t *auth;
     uint16_t auth_len, alg;
     vt_sequence *s = NULL;
-    unsigned i, b;
+    unsigned i;
 
     RETURN_IF_ERROR(vt_in_2b(&c->in, &auth, &auth_len, VT_MAX_DIGEST));
     RETURN_IF_ERROR(vt_in_u16(&c->in, &alg));
@@ -143,6 +143,7 @@ TPM2_RC vt_cmd_hash_sequence_start(vt_cmd *c)
     memcpy(s->auth, auth, s->auth_len);
     i = slot_of(e, s);
     if (alg == TPM2_ALG_NULL) {
+        unsigned b;
         /* An event sequence hashes with every implemented algorithm. */
         for (b = 0; b < VT_BANK_COUNT; b++)
             if (vt_hash_start(e->seq_ctx[i][b], vt_bank_alg[b]))
