@@ -48,9 +48,11 @@ TPM2_RC vt_auth_parse_session(vt_in *area, unsigned n, vt_auth_session *s)
 
 TPM2_RC vt_entity_lookup(vt_engine *e, TPM2_HANDLE h, vt_entity_auth *out)
 {
+    static const uint8_t empty[1];
     vt_sequence *seq;
 
     memset(out, 0, sizeof(*out));
+    out->auth = empty; /* never NULL, so callers may copy 0 bytes from it */
     if (h < VT_PCR_COUNT || h == TPM2_RH_NULL) {
         /* PCR authValue is empty: no PCR is in an auth group.  TPM_RH_NULL
          * (PCR+ handles) has an empty authValue too. */

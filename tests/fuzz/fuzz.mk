@@ -19,7 +19,10 @@ FUZZ_TARGETS   ?= fuzz_engine fuzz_mssim fuzz_state
 FUZZ_JOBS      ?= 1
 FUZZ_FLAGS     ?=
 FUZZ_DIR       := $(BUILD)/fuzz
-FUZZ_SAN       := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# UBSan is recoverable so that FUZZ_UBSAN_SUPP (a UBSan suppressions file)
+# can mute a known report while exploring; halt_on_error=1 (also compiled
+# into the targets, fuzz_common.h) makes every other report a crash.
+FUZZ_SAN       := -fsanitize=address,undefined -fsanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS    := -std=c11 -D_DEFAULT_SOURCE -g -O1 -Wall -Wextra -Wno-missing-field-initializers \
                   -Iinclude -Isrc -Itests/fuzz $(FUZZ_SAN)
 FUZZ_LIB_OBJ   := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
@@ -27,8 +30,9 @@ FUZZ_BINS      := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 FUZZ_HEADERS   := $(HEADERS) tests/fuzz/fuzz_common.h
 
 # sanitizer reports abort (so the fuzzer / test sees a crash)
+FUZZ_UBSAN_SUPP ?=
 FUZZ_ENV := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:halt_on_error=1:allocator_may_return_null=1 \
-            UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
+            UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1$(if $(FUZZ_UBSAN_SUPP),:suppressions=$(abspath $(FUZZ_UBSAN_SUPP)))
 
 .PHONY: fuzz fuzz-build fuzz-smoke fuzz-seeds check-asan asan-build
 

@@ -15,6 +15,26 @@
 
 #include "vitrum/engine.h"
 
+/* UBSan checks are built recoverable (so a known report can be suppressed
+ * by FUZZ_UBSAN_SUPP while a fix is pending) but every report still halts,
+ * even when the binary is run without UBSAN_OPTIONS. */
+const char *__ubsan_default_options(void);
+const char *__ubsan_default_options(void)
+{
+    return "halt_on_error=1:abort_on_error=1:print_stacktrace=1";
+}
+
+/* libtss2-mu logs every unmarshalling failure to stderr; the fuzzer feeds
+ * it millions.  Silence it unless the caller asked for logging. */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    setenv("TSS2_LOG", "all+none", 0);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- platform */
 
 typedef struct {

@@ -145,7 +145,7 @@ def engine_seeds():
                                 S("SequenceUpdate", (SEQ0,), b2(b"a" * 1024)),
                                 S("SequenceUpdate", (SEQ0,), b2(b"b" * 100)),
                                 S("SequenceComplete", (SEQ0,), b2(b"c") + u32(RH_OWNER)))
-    d["hash-sequence-generated"] = engine(1, S("HashSequenceStart", (), b2(b"pw") + u16(SHA384)),
+    d["hash-sequence-generated"] = engine(1, S("HashSequenceStart", (), b2(b"") + u16(SHA384)),
                                           S("SequenceUpdate", (SEQ0,), b2(b"\xffTCG")),
                                           S("SequenceComplete", (SEQ0,), b2(b"") + u32(RH_NULL)))
     d["event-sequence"] = engine(1, S("HashSequenceStart", (), b2(b"") + u16(NULL_ALG)),
@@ -193,7 +193,9 @@ def engine_seeds():
     d["events"] = engine(1, EV(6, b"drtm measurement"), S("PCR_Read", (), pcrsel((SHA256, [17, 18]))),
                          EV(4), S("ClockSet", (RH_OWNER,), u64(300000000)), EV(4),
                          EV(5), S("PCR_Allocate", (RH_PLATFORM,), pcrsel((SHA256, range(24)))),
-                         EV(5), EV(7), R(raw("Startup", params=u16(1))), S("ReadClock"))
+                         EV(5), S("Shutdown", (), u16(1)), EV(7), R(raw("Startup", params=u16(1))),
+                         S("ReadClock"), EV(7), R(raw("Startup", params=u16(1))),
+                         R(raw("Startup", params=u16(0))), S("ReadClock"))
     return d
 
 

@@ -340,7 +340,7 @@ vt_server_start() { # vt_server_start [server args...]
 		VT_PORT_WANT=
 		if [ $rc -eq 2 ]; then
 			# died at once: maybe someone took the port in between; retry
-			wait "$VT_SERVER_PID" 2>/dev/null
+			{ wait "$VT_SERVER_PID"; } 2>/dev/null
 			echo "=== server exited during start (attempt $attempt)" >>"$VT_LOG"
 			continue
 		fi
@@ -365,7 +365,7 @@ vt__stop() { # vt__stop SIGNAL; sets VT_SERVER_STATUS
 		echo "=== server did not exit 10 s after SIG$sig; SIGKILL" >>"$VT_LOG"
 		kill -KILL "$VT_SERVER_PID" 2>/dev/null
 	fi
-	wait "$VT_SERVER_PID" 2>/dev/null
+	{ wait "$VT_SERVER_PID"; } 2>/dev/null
 	VT_SERVER_STATUS=$?
 	echo "=== $(date +%T) server exited with status $VT_SERVER_STATUS after SIG$sig" >>"$VT_LOG"
 	VT_SERVER_PID=
@@ -388,7 +388,7 @@ vt_server_restart() { # stop, start again (same state dir) with new args
 vt_cleanup() {
 	if [ -n "$VT_SERVER_PID" ]; then
 		kill -KILL "$VT_SERVER_PID" 2>/dev/null
-		wait "$VT_SERVER_PID" 2>/dev/null
+		{ wait "$VT_SERVER_PID"; } 2>/dev/null
 		VT_SERVER_PID=
 	fi
 	if [ -n "$VT_TMP" ] && [ -d "$VT_TMP" ]; then

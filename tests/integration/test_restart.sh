@@ -163,9 +163,20 @@ vt_check_true "clock not backwards across stop + Startup(CLEAR) ($c3 <= ${CLK[cl
 readclock
 target=$((${CLK[clock]:-0} + 86400000))
 tpm2_setclock "$target" >/dev/null 2>&1
+sleep 0.5
+readclock
+last=${CLK[clock]:-0} # the last value reported before the crash
 vt_server_kill
 vt_server_start || vt_done
 readclock
+# TPMS_CLOCK_INFO.safe: NO whenever the clock may be lower than a value
+# already reported (Part 1, "Clock"): after a crash, either the clock did not
+# go back or safe is "no".
+if [ "${CLK[clock]:-0}" -lt "$last" ]; then
+	vt_check_eq "after kill -9 the clock went back ($last -> ${CLK[clock]:-0}): safe must be no" no "${CLK[safe]:-}"
+else
+	vt_check_true "after kill -9 the clock did not go back ($last <= ${CLK[clock]:-0})" true
+fi
 if [ "$VT_TARGET" = swtpm ]; then
 	vt_note "swtpm after setclock + kill -9: clock ${CLK[clock]:-?} (set to $target) safe=${CLK[safe]:-?}"
 else

@@ -111,7 +111,9 @@ void vt_sequences_flush_all(vt_engine *e)
 static TPM2_HANDLE new_transient_handle(vt_engine *e)
 {
     for (;;) {
-        TPM2_HANDLE h = TPM2_TRANSIENT_FIRST + (e->v.next_handle++ & 0x00FFFFFFu);
+        /* 0x80000000 spelled out: tss2's TPM2_TRANSIENT_FIRST shifts a
+         * signed int into its sign bit. */
+        TPM2_HANDLE h = 0x80000000u + (e->v.next_handle++ & 0x00FFFFFFu);
         if (!vt_sequence_find(e, h))
             return h;
     }

@@ -47,6 +47,9 @@ TPM2_RC vt_cmd_startup(vt_cmd *c)
     case TPM_RESTART:
     case TPM_RESUME:
         p->restart_count++;
+        /* PCRs are reset in a Restart anyway, so a pending allocation can
+         * take effect (Resume refused it above). */
+        p->pcr_banks = p->pcr_banks_pending;
         memcpy(e->v.null_seed, p->saved.null_seed, VT_SEED_SIZE);
         memcpy(e->v.null_proof, p->saved.null_proof, VT_SEED_SIZE);
         vt_pcr_init_all(e, kind == TPM_RESUME);
@@ -77,6 +80,9 @@ TPM2_RC vt_cmd_shutdown(vt_cmd *c)
     if (su != TPM2_SU_CLEAR && su != TPM2_SU_STATE)
         return VT_RC_P(TPM2_RC_VALUE, 1);
 
+    /* Part 3 §9.4: after PCR_Allocate only a CLEAR start-up is possible. */
+    if (su == TPM2_SU_STATE && p->pcr_banks_pending != p->pcr_banks)
+        return TPM2_RC_TYPE;
     if (su == TPM2_SU_STATE) {
         memcpy(p->saved.pcr, e->v.pcr, sizeof(p->saved.pcr));
         p->saved.pcr_update_counter = e->v.pcr_update_counter;
