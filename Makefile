@@ -7,7 +7,7 @@ CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 
            -Iinclude -Isrc
 # Error lines that name a long path may be cut short on purpose.
 CFLAGS  += $(if $(CC_IS_CLANG),,-Wno-format-truncation)
-LDLIBS  += -ltss2-mu -lcrypto -lpthread
+LDLIBS  += -ltss2-mu -lcrypto -lseccomp -lpthread
 BUILD   ?= build
 
 ENGINE_SRC := $(wildcard src/engine/*.c src/engine/cmd/*.c src/crypto/*.c)

@@ -1,6 +1,7 @@
 /* The `vitrum` command. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,8 +12,20 @@
 #include "vitrum/engine.h"
 #include "vitrum/version.h"
 #include "platform/platform_posix.h"
+#include "server/sandbox.h"
 #include "server/server.h"
 #include "store/store.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define VT_SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define VT_SANITIZER_BUILD 1
+#endif
+#endif
+#ifndef VT_SANITIZER_BUILD
+#define VT_SANITIZER_BUILD 0
+#endif
 
 #define DEFAULT_PORT 2321
 #define DEFAULT_LISTEN "127.0.0.1"
@@ -31,6 +44,7 @@ static const char usage_main[] =
 
 static const char usage_serve[] =
     "Usage: vitrum serve [--state DIR] [--port N] [--listen ADDR] [--startup clear|state|none]\n"
+    "                    [--no-sandbox]\n"
     "\n"
     "Serve a TPM 2.0 in the foreground with the mssim protocol (the TPM 2.0\n"
     "reference simulator's): TPM commands on ADDR:N, platform signals (power,\n"
@@ -49,8 +63,12 @@ static const char usage_serve[] =
     "                   state runs TPM2_Startup(STATE) (resume after\n"
     "                   TPM2_Shutdown(STATE)); none powers on and waits for the\n"
     "                   client's TPM2_Startup, as a TPM after _TPM_Init.\n"
+    "  --no-sandbox     do not enter the seccomp sandbox (for debugging); core\n"
+    "                   dumps stay disabled\n"
     "  -h, --help       show this help\n"
     "\n"
+    "After start-up the server keeps secrets out of core dumps and swap and\n"
+    "runs under a seccomp allow-list of the system calls serving needs.\n"
     "Every state change is on disk (fsync'd) before its response is sent.\n"
     "SIGTERM or SIGINT stops the server cleanly with its state saved.  It logs\n"
     "one line per start and stop on stderr and exits non-zero with a one-line\n"
@@ -91,9 +109,11 @@ static int cmd_serve(int argc, char **argv)
         { "port", required_argument, NULL, 'p' },
         { "listen", required_argument, NULL, 'l' },
         { "startup", required_argument, NULL, 'S' },
+        { "no-sandbox", no_argument, NULL, 'N' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
+    bool sandbox = true;
     char state[4096] = "", err[512];
     const char *listen_addr = DEFAULT_LISTEN, *startup = "clear";
     long port = DEFAULT_PORT;
@@ -125,6 +145,7 @@ static int cmd_serve(int argc, char **argv)
             }
             startup = optarg;
             break;
+        case 'N': sandbox = false; break;
         case 'h': fputs(usage_serve, stdout); return 0;
         default: fputs(usage_serve, stderr); return 2;
         }
@@ -165,14 +186,28 @@ static int cmd_serve(int argc, char **argv)
             fprintf(stderr, "vitrum: TPM2_Startup(%s) failed with 0x%03x; waiting for the client's TPM2_Startup\n",
                     su ? "STATE" : "CLEAR", rc);
     }
-    fprintf(stderr, "vitrum %s: serving TPM 2.0 on %s:%ld (platform %ld), state %s; "
+    if (vt_harden_process(err, sizeof(err)) != 0 || err[0])
+        fprintf(stderr, "vitrum: warning: %s\n", err);
+#if VT_SANITIZER_BUILD
+    /* The sanitizers' runtime needs system calls serving does not. */
+    sandbox = false;
+#endif
+    if (sandbox && vt_sandbox_enter(err, sizeof(err)) != 0) {
+        fprintf(stderr, "vitrum: cannot enter the sandbox: %s (--no-sandbox to run without)\n", err);
+        vt_engine_free(e);
+        return 1;
+    }
+    fprintf(stderr, "vitrum %s: serving TPM 2.0 on %s:%ld (platform %ld), state %s%s; "
                     "export TPM2TOOLS_TCTI=mssim:host=%s,port=%ld\n",
-            VITRUM_VERSION, listen_addr, port, port + 1, state, listen_addr, port);
+            VITRUM_VERSION, listen_addr, port, port + 1, state, sandbox ? "" : ", no sandbox",
+            listen_addr, port);
 
     sig = vt_serve_mssim(e, cmd_fd, plat_fd);
     st = vt_engine_save(e);
     if (sig > 0)
-        fprintf(stderr, "vitrum: stopped by %s, state %s\n", strsignal(sig), st == VT_OK ? "saved" : "NOT saved");
+        /* not strsignal(): it may load locale files, which the sandbox forbids */
+        fprintf(stderr, "vitrum: stopped by %s, state %s\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                st == VT_OK ? "saved" : "NOT saved");
     else if (sig == 0)
         fprintf(stderr, "vitrum: stopped by the mssim STOP command, state %s\n", st == VT_OK ? "saved" : "NOT saved");
     else
@@ -186,6 +221,9 @@ static int cmd_serve(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* libtss2-mu logs every malformed structure to stderr; a hostile client
+     * must not be able to fill the log that way. */
+    setenv("TSS2_LOG", "all+none", 0);
     if (argc < 2) {
         fputs(usage_main, stderr);
         return 2;

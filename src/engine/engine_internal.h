@@ -193,6 +193,9 @@ TPM2_RC vt_pcr_check_selection(const TPML_PCR_SELECTION *sel);
 void vt_pcr_drtm_start(vt_engine *e);
 void vt_pcr_drtm_end(vt_engine *e);
 
+/* cmd_capability.c: the one list of implemented algorithms */
+bool vt_alg_implemented(TPM2_ALG_ID alg);
+
 /* hierarchy.c */
 const uint8_t *vt_hierarchy_proof(vt_engine *e, TPMI_RH_HIERARCHY h);
 bool vt_hierarchy_enabled(const vt_engine *e, TPMI_RH_HIERARCHY h);

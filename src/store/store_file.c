@@ -88,6 +88,16 @@ int vt_store_open(vt_store *s, const char *dir)
         vt_store_close(s);
         return -1;
     }
+    /* Keep the slots open: commits after the sandbox is entered cannot
+     * open files. */
+    for (int i = 0; i < 2; i++) {
+        s->slot_fd[i] = openat(s->dir_fd, slot_name[i], O_RDWR | O_CLOEXEC);
+        if (s->slot_fd[i] < 0 && errno != ENOENT) {
+            snprintf(s->err, sizeof(s->err), "cannot open %s/%s: %s", dir, slot_name[i], strerror(errno));
+            vt_store_close(s);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -179,9 +189,8 @@ long vt_store_load(vt_store *s, uint8_t *buf, size_t cap)
     return len[best];
 }
 
-int vt_store_commit(vt_store *s, const uint8_t *blob, size_t len)
+static int write_slot(vt_store *s, int slot, const uint8_t *blob, size_t len)
 {
-    int slot = s->newest < 0 ? 0 : 1 - s->newest;
     uint8_t hdr[HDR_SIZE], digest[DIGEST_SIZE];
     EVP_MD_CTX *md;
     struct part {
@@ -247,4 +256,16 @@ int vt_store_commit(vt_store *s, const uint8_t *blob, size_t len)
 fail:
     snprintf(s->err, sizeof(s->err), "cannot write state in %s: %s", s->dir, strerror(errno));
     return -1;
+}
+
+int vt_store_commit(vt_store *s, const uint8_t *blob, size_t len)
+{
+    if (s->newest < 0) {
+        /* The first state goes into both slots, so both files exist (and
+         * stay open) from then on. */
+        if (write_slot(s, 0, blob, len) != 0)
+            return -1;
+        return write_slot(s, 1, blob, len);
+    }
+    return write_slot(s, 1 - s->newest, blob, len);
 }

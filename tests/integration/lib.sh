@@ -10,6 +10,8 @@
 #   VT_TARGET          vitrum (default) or swtpm
 #   VITRUM_BIN         vitrum binary, default build/vitrum (relative paths are
 #                      taken from the repository root)
+#   VITRUM_ARGS        extra arguments for every "vitrum serve" (e.g.
+#                      --no-sandbox)
 #   VT_CMD_TIMEOUT     seconds any single tpm2_* tool may run (default 20)
 #   VT_SCRIPT_TIMEOUT  seconds the whole script may run (default 120)
 #   VT_KEEP=1          keep the temporary directory (state, logs) on exit
@@ -161,16 +163,18 @@ vt_check_true() { # vt_check_true NAME test-expression...  e.g. vt_check_true x 
 }
 
 # Does text on stdin mention TPM response code $1?  tpm2-tools prints codes
-# in several ways ("Esys_PCR_Reset(0x907)", "ErrorCode (0x00000907)").  For
-# a format-one code (bit 7 set, e.g. TPM_RC_VALUE 0x084) the parameter /
-# handle / session number bits (6 and 8-11) are ignored, so 0x084 matches
-# 0x1c4 (TPM_RC_VALUE + TPM_RC_P + TPM_RC_1).
+# in several ways ("Esys_PCR_Reset(0x907)", "ErrorCode (0x00000907)").
+# A format-one code (bit 7 set) given bare, e.g. TPM_RC_VALUE 0x084, matches
+# whatever parameter / handle / session number bits (6, 8-11) come with it
+# (0x084 matches 0x1c4); given with them, e.g. 0x1c4 (TPM_RC_VALUE +
+# TPM_RC_P + TPM_RC_1), it must match exactly.
 vt__mentions_rc() {
 	local want=$(($1)) tok v
 	for tok in $(grep -oiE '0x[0-9a-f]{1,8}\b' | sort -u); do
 		v=$((tok))
 		if [ $v -eq $want ]; then return 0; fi
-		if [ $((want & 0x80)) -ne 0 ] && [ $((v & 0x80)) -ne 0 ] &&
+		if [ $((want & 0x80)) -ne 0 ] && [ $((want & 0xF40)) -eq 0 ] &&
+			[ $((v & 0x80)) -ne 0 ] &&
 			[ $((v & ~0xFFF)) -eq 0 ] && [ $((v & 0xBF)) -eq $((want & 0xBF)) ]; then
 			return 0
 		fi
@@ -261,8 +265,9 @@ vt__launch() { # start the server in the background on $VT_PORT
 	local a args=() flags=not-need-init,startup-clear
 	echo "=== $(date +%T) start $VT_TARGET port $VT_PORT args: $*" >>"$VT_LOG"
 	if [ "$VT_TARGET" = vitrum ]; then
+		# shellcheck disable=SC2086 # VITRUM_ARGS: extra words, e.g. --no-sandbox
 		"$VITRUM_BIN" serve --state "$VT_STATE" --port "$VT_PORT" \
-			--listen 127.0.0.1 "$@" >>"$VT_LOG" 2>&1 </dev/null &
+			--listen 127.0.0.1 ${VITRUM_ARGS:-} "$@" >>"$VT_LOG" 2>&1 </dev/null &
 		VT_SERVER_PID=$!
 		TPM2TOOLS_TCTI="mssim:host=127.0.0.1,port=$VT_PORT"
 		VT_RAW="$VT_PYTHON $VT_RAWTPM --proto mssim --port $VT_PORT"
@@ -314,7 +319,7 @@ vt__wait_ready() {
 }
 
 vt_server_start() { # vt_server_start [server args...]
-	local attempt rc
+	local attempt rc why=
 	vt__mktmp
 	if [ "$VT_TARGET" = vitrum ] && [ ! -x "$VITRUM_BIN" ]; then
 		vt_not_ok "server start" "vitrum binary $VITRUM_BIN not found (build it, or set VITRUM_BIN / VT_TARGET=swtpm)"
@@ -341,12 +346,14 @@ vt_server_start() { # vt_server_start [server args...]
 		if [ $rc -eq 2 ]; then
 			# died at once: maybe someone took the port in between; retry
 			{ wait "$VT_SERVER_PID"; } 2>/dev/null
-			echo "=== server exited during start (attempt $attempt)" >>"$VT_LOG"
+			why="server exited with status $? during start (>128: killed by signal N-128)"
+			echo "=== $why (attempt $attempt)" >>"$VT_LOG"
 			continue
 		fi
+		why="server did not answer on port $VT_PORT within 5 s"
 		break
 	done
-	vt_not_ok "server start ($VT_TARGET $*)" "server did not answer on port $VT_PORT"
+	vt_not_ok "server start ($VT_TARGET $*)" "$why"
 	vt__comment 40 <"$VT_LOG"
 	vt_server_kill
 	return 1

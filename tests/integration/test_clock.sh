@@ -43,16 +43,19 @@ readclock
 c3=${CLK[clock]:-0}
 vt_check_true "clock is now >= the value set ($c3 >= $target)" [ "$c3" -ge "$target" -a "$c3" -le $((target + 10000)) ]
 vt_check_rc "tpm2_setclock backwards: TPM_RC_VALUE" 0x084 tpm2_setclock $((c3 - 60000))
+# ... and it is about parameter 1 (newTime): TPM_RC_VALUE + TPM_RC_P + TPM_RC_1
+vt_check_rc "tpm2_setclock backwards: TPM_RC_VALUE on parameter 1 (0x1c4)" 0x1C4 tpm2_setclock $((c3 - 60000))
 vt_check_rc "tpm2_setclock 0: TPM_RC_VALUE" 0x084 tpm2_setclock 0
 # Part 3 ClockSet: newTime must not be above 0xFFFF000000000000
-vt_check_rc "tpm2_setclock 0xFFFF000000000001: TPM_RC_VALUE" 0x084 tpm2_setclock 18446462598732840961
+vt_check_rc "tpm2_setclock 0xFFFF000000000001: TPM_RC_VALUE on parameter 1" 0x1C4 tpm2_setclock 18446462598732840961
 readclock
 vt_check_true "failed setclocks left the clock alone (${CLK[clock]:-0} >= $c3)" [ "${CLK[clock]:-0}" -ge "$c3" -a "${CLK[clock]:-0}" -le $((c3 + 10000)) ]
 target=$((${CLK[clock]:-0} + 1000000))
 vt_check "tpm2_setclock -c p (platform) forward" tpm2_setclock -c p "$target"
 vt_check "tpm2_setclock --hierarchy=o forward" tpm2_setclock --hierarchy=o $((target + 1000))
 vt_check_fails "tpm2_setclock -c e (endorsement not allowed)" tpm2_setclock -c e $((target + 2000000))
-vt_check_rc "tpm2_setclock with a wrong owner password: TPM_RC_BAD_AUTH" 0x0A2 \
+# TPM_RC_BAD_AUTH for session 1: 0x9a2
+vt_check_rc "tpm2_setclock with a wrong owner password: TPM_RC_BAD_AUTH (session 1)" 0x9A2 \
 	tpm2_setclock -p wrongpassword $((target + 3000000))
 readclock
 vt_check_true "clock still sane after the refused setclocks (${CLK[clock]:-0})" [ "${CLK[clock]:-0}" -ge $((target + 1000)) -a "${CLK[clock]:-0}" -lt $((target + 2000000)) ]

@@ -101,6 +101,7 @@ r2=${CLK[reset_count]:-x}
 # no Shutdown at all: the server is just stopped
 vt_server_restart --startup none || vt_done
 vt_check_rc "tpm2_startup (STATE) with no Shutdown(STATE) before: TPM_RC_VALUE" 0x084 tpm2_startup
+vt_check_rc "... on parameter 1, startupType (0x1c4)" 0x1C4 tpm2_startup
 vt_check_rc "the TPM is still not started" 0x100 tpm2_getrandom 8
 vt_check "then tpm2_startup -c works: TPM Reset" tpm2_startup -c
 pcrs

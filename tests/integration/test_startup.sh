@@ -98,7 +98,7 @@ vt_check_eq "and PCR 8 is reset" "$(printf '0%.0s' $(seq 64))" "$(vt_pcr sha256 
 # ---- a second server on a port that is taken must exit non-zero at once
 mkdir -p "$VT_TMP/state2"
 if [ "$VT_TARGET" = vitrum ]; then
-	timeout 10 "$VITRUM_BIN" serve --state "$VT_TMP/state2" --port "$VT_PORT" \
+	timeout 10 "$VITRUM_BIN" serve ${VITRUM_ARGS:-} --state "$VT_TMP/state2" --port "$VT_PORT" \
 		--listen 127.0.0.1 >"$VT_TMP/second.out" 2>&1 </dev/null
 else
 	timeout 10 swtpm socket --tpm2 \
@@ -123,7 +123,7 @@ vt_check "first server unaffected by the second one" tpm2_getrandom --hex 8
 : >"$VT_TMP/notadir"
 port2=$(vt__free_port)
 if [ "$VT_TARGET" = vitrum ]; then
-	timeout 10 "$VITRUM_BIN" serve --state "$VT_TMP/notadir" --port "$port2" \
+	timeout 10 "$VITRUM_BIN" serve ${VITRUM_ARGS:-} --state "$VT_TMP/notadir" --port "$port2" \
 		--listen 127.0.0.1 >"$VT_TMP/third.out" 2>&1 </dev/null
 else
 	timeout 10 swtpm socket --tpm2 \

@@ -29,7 +29,7 @@ static const alg_entry algs[] = {
     { TPM2_ALG_KDF1_SP800_108, TPMA_ALGORITHM_HASH | TPMA_ALGORITHM_METHOD },
 };
 
-static bool alg_implemented(TPM2_ALG_ID a)
+bool vt_alg_implemented(TPM2_ALG_ID a)
 {
     size_t i;
     for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
@@ -460,7 +460,7 @@ TPM2_RC vt_cmd_test_parms(vt_cmd *c)
     if (vt_in_left(&c->in) < 2)
         return VT_RC_P(TPM2_RC_INSUFFICIENT, 1);
     type = (uint16_t)(c->in.buf[c->in.off] << 8 | c->in.buf[c->in.off + 1]);
-    if (!alg_implemented(type) || type != TPM2_ALG_KEYEDHASH)
+    if (!vt_alg_implemented(type) || type != TPM2_ALG_KEYEDHASH)
         return VT_RC_P(TPM2_RC_TYPE, 1);
     RETURN_IF_ERROR(VT_IN(&c->in, TPMT_PUBLIC_PARMS, &parms));
     RETURN_IF_ERROR(vt_in_end(&c->in));

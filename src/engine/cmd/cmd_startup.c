@@ -82,7 +82,7 @@ TPM2_RC vt_cmd_shutdown(vt_cmd *c)
 
     /* Part 3 §9.4: after PCR_Allocate only a CLEAR start-up is possible. */
     if (su == TPM2_SU_STATE && p->pcr_banks_pending != p->pcr_banks)
-        return TPM2_RC_TYPE;
+        return VT_RC_P(TPM2_RC_TYPE, 1);
     if (su == TPM2_SU_STATE) {
         memcpy(p->saved.pcr, e->v.pcr, sizeof(p->saved.pcr));
         p->saved.pcr_update_counter = e->v.pcr_update_counter;
@@ -154,15 +154,19 @@ TPM2_RC vt_cmd_selftest(vt_cmd *c)
 }
 
 /* Every implemented algorithm is tested at once, so the to-do list that
- * comes back is always empty; algorithms this TPM does not implement need
- * no test and are ignored. */
+ * comes back is always empty.  Asking for an algorithm this TPM does not
+ * implement is TPM_RC_VALUE (Part 3 §10.3). */
 TPM2_RC vt_cmd_incremental_selftest(vt_cmd *c)
 {
     TPML_ALG to_test;
     TPML_ALG todo = { .count = 0 };
+    unsigned i;
 
     RETURN_IF_ERROR(VT_IN(&c->in, TPML_ALG, &to_test));
     RETURN_IF_ERROR(vt_in_end(&c->in));
+    for (i = 0; i < to_test.count; i++)
+        if (!vt_alg_implemented(to_test.algorithms[i]))
+            return VT_RC_P(TPM2_RC_VALUE, 1);
     if (!c->e->v.selftest_done)
         RETURN_IF_ERROR(self_test(c->e));
     VT_OUT(&c->out, TPML_ALG, &todo);

@@ -1,0 +1,76 @@
+#define _GNU_SOURCE
+#include "server/sandbox.h"
+
+#include <errno.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+int vt_harden_process(char *warn, size_t warn_len)
+{
+    struct rlimit none = { 0, 0 };
+
+    warn[0] = '\0';
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || setrlimit(RLIMIT_CORE, &none) != 0) {
+        snprintf(warn, warn_len, "cannot disable core dumps: %s", strerror(errno));
+        return -1;
+    }
+    /* Seeds and proofs live in the engine, allocated by now: keep them out
+     * of swap.  Not fatal where RLIMIT_MEMLOCK is small (an unprivileged
+     * user); the state at rest is the durable copy anyway. */
+    if (mlockall(MCL_CURRENT) != 0)
+        snprintf(warn, warn_len, "memory not locked (mlockall: %s)", strerror(errno));
+    return 0;
+}
+
+/* What serving needs once the sockets and state files are open: I/O on
+ * open descriptors, durable writes to the open slot files, threads for
+ * connections, memory, time, entropy, and a way to exit or abort. */
+static const int allowed[] = {
+    SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(pread64), SCMP_SYS(pwrite64),
+    SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg),
+    SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(accept4), SCMP_SYS(setsockopt),
+    SCMP_SYS(shutdown), SCMP_SYS(close), SCMP_SYS(fdatasync), SCMP_SYS(fsync),
+    SCMP_SYS(fstat), SCMP_SYS(newfstatat),
+    SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
+    SCMP_SYS(futex), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect),
+    SCMP_SYS(madvise), SCMP_SYS(brk), SCMP_SYS(mremap),
+    SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigaction), SCMP_SYS(sigaltstack), SCMP_SYS(getrandom),
+    SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
+    SCMP_SYS(gettid), SCMP_SYS(getpid), SCMP_SYS(tgkill),
+    SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(restart_syscall),
+    SCMP_SYS(signalfd4), SCMP_SYS(eventfd2), /* the serving loop sets these up */
+};
+
+int vt_sandbox_enter(char *err, size_t err_len)
+{
+    scmp_filter_ctx ctx;
+    size_t i;
+    int rc;
+
+    /* A forbidden call kills the whole process: a TPM that was steered
+     * into an unexpected system call must not go on answering. */
+    ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+    if (!ctx) {
+        snprintf(err, err_len, "seccomp_init failed");
+        return -1;
+    }
+    for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+        if (rc < 0) {
+            snprintf(err, err_len, "seccomp_rule_add: %s", strerror(-rc));
+            seccomp_release(ctx);
+            return -1;
+        }
+    }
+    rc = seccomp_load(ctx); /* also sets no_new_privs */
+    seccomp_release(ctx);
+    if (rc < 0) {
+        snprintf(err, err_len, "seccomp_load: %s", strerror(-rc));
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,18 @@
+/* The daemon's sandbox after start-up: no core dumps, memory locked, and a
+ * seccomp allow-list of the system calls serving needs.  Everything that
+ * opens files or sockets happens before it is entered. */
+#ifndef VT_SANDBOX_H
+#define VT_SANDBOX_H
+
+#include <stddef.h>
+
+/* Keep secrets out of core dumps and swap: PR_SET_DUMPABLE 0, RLIMIT_CORE 0,
+ * mlockall(MCL_CURRENT).  Returns 0, or -1 with err set (mlock failing for
+ * lack of RLIMIT_MEMLOCK is reported but not fatal: *warn is set). */
+int vt_harden_process(char *warn, size_t warn_len);
+
+/* Install the seccomp filter on this thread and every thread it creates
+ * later.  Returns 0 or -1 with err set. */
+int vt_sandbox_enter(char *err, size_t err_len);
+
+#endif
