@@ -186,8 +186,13 @@ static int cmd_serve(int argc, char **argv)
             fprintf(stderr, "vitrum: TPM2_Startup(%s) failed with 0x%03x; waiting for the client's TPM2_Startup\n",
                     su ? "STATE" : "CLEAR", rc);
     }
-    if (vt_harden_process(err, sizeof(err)) != 0 || err[0])
-        fprintf(stderr, "vitrum: warning: %s\n", err);
+    {
+        const void *secret;
+        size_t secret_len;
+        vt_engine_secret_memory(e, &secret, &secret_len);
+        if (vt_harden_process(secret, secret_len, err, sizeof(err)) != 0 || err[0])
+            fprintf(stderr, "vitrum: warning: %s\n", err);
+    }
 #if VT_SANITIZER_BUILD
     /* The sanitizers' runtime needs system calls serving does not. */
     sandbox = false;

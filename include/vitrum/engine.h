@@ -62,6 +62,10 @@ void vt_engine_hash_end(vt_engine *e);
  * the server on SIGTERM/SIGINT.  Returns VT_OK or VT_ERR_STORE. */
 vt_status vt_engine_save(vt_engine *e);
 
+/* The engine's own memory, which holds its seeds, proofs and authValues:
+ * for the host to lock (mlock) and keep out of core dumps. */
+void vt_engine_secret_memory(const vt_engine *e, const void **p, size_t *len);
+
 /* Number of commands executed since the engine was created. */
 uint64_t vt_engine_commands_served(const vt_engine *e);
 

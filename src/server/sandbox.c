@@ -8,21 +8,28 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <stdint.h>
+#include <unistd.h>
 
-int vt_harden_process(char *warn, size_t warn_len)
+int vt_harden_process(const void *p, size_t len, char *warn, size_t warn_len)
 {
     struct rlimit none = { 0, 0 };
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t start = (uintptr_t)p & ~(uintptr_t)(page - 1);
+    size_t span = (size_t)((uintptr_t)p + len - start);
 
     warn[0] = '\0';
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || setrlimit(RLIMIT_CORE, &none) != 0) {
         snprintf(warn, warn_len, "cannot disable core dumps: %s", strerror(errno));
         return -1;
     }
-    /* Seeds and proofs live in the engine, allocated by now: keep them out
-     * of swap.  Not fatal where RLIMIT_MEMLOCK is small (an unprivileged
-     * user); the state at rest is the durable copy anyway. */
-    if (mlockall(MCL_CURRENT) != 0)
-        snprintf(warn, warn_len, "memory not locked (mlockall: %s)", strerror(errno));
+    /* Seeds and proofs live in the engine: keep them out of swap and of
+     * any dump.  Only that region is locked, not every library page (which
+     * mlockall would fault in: megabytes of RSS for nothing).  Not fatal
+     * where RLIMIT_MEMLOCK is small (an unprivileged user). */
+    madvise((void *)start, span, MADV_DONTDUMP);
+    if (mlock((const void *)start, span) != 0)
+        snprintf(warn, warn_len, "secrets not locked in memory (mlock: %s)", strerror(errno));
     return 0;
 }
 

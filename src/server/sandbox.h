@@ -7,9 +7,10 @@
 #include <stddef.h>
 
 /* Keep secrets out of core dumps and swap: PR_SET_DUMPABLE 0, RLIMIT_CORE 0,
- * mlockall(MCL_CURRENT).  Returns 0, or -1 with err set (mlock failing for
- * lack of RLIMIT_MEMLOCK is reported but not fatal: *warn is set). */
-int vt_harden_process(char *warn, size_t warn_len);
+ * and the secret region [p, p+len) locked in memory and excluded from
+ * dumps.  Returns 0, or -1 with warn set; mlock failing for lack of
+ * RLIMIT_MEMLOCK is reported in warn but not fatal. */
+int vt_harden_process(const void *p, size_t len, char *warn, size_t warn_len);
 
 /* Install the seccomp filter on this thread and every thread it creates
  * later.  Returns 0 or -1 with err set. */

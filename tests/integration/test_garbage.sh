@@ -74,6 +74,25 @@ for i in $(seq 1 30); do
 done
 vt_check_true "server process still running after 30 empty connections" vt__alive "$VT_SERVER_PID"
 
+# ---- a client that disconnects in the middle of a command (half a frame,
+# then close; and a whole command whose reply is never read)
+if [ "$VT_TARGET" = vitrum ]; then
+	for i in $(seq 1 10); do
+		"$VT_PYTHON" - "$VT_PORT" <<'PY' 2>/dev/null
+import socket, struct, sys
+port = int(sys.argv[1])
+s = socket.create_connection(("127.0.0.1", port), timeout=2)
+cmd = struct.pack(">HII", 0x8001, 12, 0x17B) + struct.pack(">H", 8)
+s.sendall(struct.pack(">IBI", 8, 0, 100) + cmd)   # says 100 bytes, sends 12
+s.close()
+s = socket.create_connection(("127.0.0.1", port), timeout=2)
+s.sendall(struct.pack(">IBI", 8, 0, len(cmd)) + cmd)  # reply never read
+s.close()
+PY
+	done
+	vt_check "serves after clients vanished mid-command" tpm2_getrandom --hex 8
+fi
+
 # ---- still a working TPM.  (A mutated HashSequenceStart / HMAC_Start may
 # have succeeded and left a sequence object loaded: flush them.)
 vt_check "tpm2_flushcontext -t" tpm2_flushcontext -t
