@@ -16,7 +16,7 @@ LIB_SRC    := $(ENGINE_SRC) $(HOST_SRC)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 HEADERS    := $(wildcard include/vitrum/*.h src/*/*.h src/engine/cmd/*.h)
 
-.PHONY: all run check check-unit check-integration clean bench deps test-deps
+.PHONY: all run check check-quick clean deps test-deps
 all: $(BUILD)/vitrum
 
 # V=1 shows the full command lines.
@@ -54,8 +54,15 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/helpers.h $(BUILD)/libvitrum.a
 	@$(if $(Q),echo "  TEST    $@")
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libvitrum.a -lcmocka $(LDLIBS)
 
+# Every test: unit, integration (tpm2-tools), the same again against an
+# ASan+UBSan build, static checks, a short fuzzing run.  Last line:
+# "N passed, N failed".
 check: test-deps
-	$(MAKE) all $(UNIT_BIN)
+	$(MAKE) all $(UNIT_BIN) asan-build
+	VT_ASAN_BUILD=$(BUILD)/asan tests/run.sh
+
+# Only the plain build (quicker while developing).
+check-quick: all $(UNIT_BIN)
 	tests/run.sh
 
 clean:

@@ -14,11 +14,12 @@ failed_names=()
 log_dir=$(mktemp -d)
 trap 'rm -rf "$log_dir"' EXIT
 
+RUN_ENV=()
 run_one() {
     local name=$1; shift
     local log="$log_dir/$(basename "$name").log"
     local start=$SECONDS
-    timeout 600 "$@" >"$log" 2>&1
+    env "${RUN_ENV[@]}" timeout 600 "$@" >"$log" 2>&1
     local status=$?
     local p f
     p=$(grep -cE '^ok [0-9]+' "$log")
@@ -47,6 +48,39 @@ for t in tests/integration/test_*.sh; do
     case "$t" in *"$FILTER"*) ;; *) continue ;; esac
     run_one "integration/$(basename "$t" .sh)" "$t"
 done
+
+# The same unit and integration tests again against the ASan + UBSan build
+# (make check builds it; VT_ASAN_BUILD names its directory).  Any sanitizer
+# report fails the run.
+if [ -n "${VT_ASAN_BUILD:-}" ] && [ -x "$VT_ASAN_BUILD/vitrum" ]; then
+    reports=$(cd "$VT_ASAN_BUILD" && pwd)/reports
+    rm -rf "$reports"
+    mkdir -p "$reports"
+    export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=1:log_path=$reports/asan:log_exe_name=1"
+    export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$reports/ubsan:log_exe_name=1"
+    for t in "$VT_ASAN_BUILD"/tests/test_*; do
+        [ -x "$t" ] || continue
+        case "$t" in *"$FILTER"*) ;; *) continue ;; esac
+        run_one "asan/unit/$(basename "$t")" "$t"
+    done
+    for t in tests/integration/test_*.sh; do
+        [ -x "$t" ] || continue
+        case "$t" in *"$FILTER"*) ;; *) continue ;; esac
+        RUN_ENV=("VITRUM_BIN=$(cd "$VT_ASAN_BUILD" && pwd)/vitrum")
+        run_one "asan/integration/$(basename "$t" .sh)" "$t"
+        RUN_ENV=()
+    done
+    unset ASAN_OPTIONS UBSAN_OPTIONS
+    if [ -n "$(ls -A "$reports" 2>/dev/null)" ]; then
+        failed=$((failed + 1))
+        failed_names+=("sanitizer-reports")
+        echo "not ok - sanitizer reports in $reports:"
+        for r in "$reports"/*; do sed -n '1,40p' "$r" | sed 's/^/    # /'; done
+    else
+        passed=$((passed + 1))
+        echo "ok - no sanitizer reports"
+    fi
+fi
 
 for t in tests/lint.sh tests/fuzz/smoke.sh; do
     [ -x "$t" ] || continue
