@@ -68,5 +68,6 @@ check-quick: all $(UNIT_BIN)
 clean:
 	rm -rf $(BUILD)
 
-# fuzzing and sanitizer builds (tests/fuzz/fuzz.mk)
+# fuzzing and sanitizer builds (tests/fuzz/fuzz.mk), coverage (tests/coverage.mk)
 -include tests/fuzz/fuzz.mk
+-include tests/coverage.mk

@@ -2,7 +2,9 @@
 # Run every test: cmocka unit tests and the integration scripts.  Each
 # prints TAP lines ("ok N - name" / "not ok N - name"); this counts them and
 # ends with "N passed, N failed".  Exit status is non-zero on any failure.
-#   tests/run.sh [FILTER]   run only tests whose file name contains FILTER
+#   tests/run.sh [FILTER]   run only tests whose name (as printed, e.g.
+#                           unit/test_dispatch, integration/test_pcr,
+#                           asan/..., fuzz/smoke) contains FILTER
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -17,6 +19,7 @@ trap 'rm -rf "$log_dir"' EXIT
 RUN_ENV=()
 run_one() {
     local name=$1; shift
+    case "$name" in *"$FILTER"*) ;; *) return 0 ;; esac
     local log="$log_dir/$(basename "$name").log"
     local start=$SECONDS
     env "${RUN_ENV[@]}" timeout 600 "$@" >"$log" 2>&1
@@ -40,12 +43,10 @@ run_one() {
 
 for t in "$BUILD"/tests/test_*; do
     [ -x "$t" ] || continue
-    case "$t" in *"$FILTER"*) ;; *) continue ;; esac
     run_one "unit/$(basename "$t")" "$t"
 done
 for t in tests/integration/test_*.sh; do
     [ -x "$t" ] || continue
-    case "$t" in *"$FILTER"*) ;; *) continue ;; esac
     run_one "integration/$(basename "$t" .sh)" "$t"
 done
 
@@ -60,13 +61,11 @@ if [ -n "${VT_ASAN_BUILD:-}" ] && [ -x "$VT_ASAN_BUILD/vitrum" ]; then
     export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$reports/ubsan:log_exe_name=1"
     for t in "$VT_ASAN_BUILD"/tests/test_*; do
         [ -x "$t" ] || continue
-        case "$t" in *"$FILTER"*) ;; *) continue ;; esac
-        run_one "asan/unit/$(basename "$t")" "$t"
+            run_one "asan/unit/$(basename "$t")" "$t"
     done
     for t in tests/integration/test_*.sh; do
         [ -x "$t" ] || continue
-        case "$t" in *"$FILTER"*) ;; *) continue ;; esac
-        RUN_ENV=("VITRUM_BIN=$(cd "$VT_ASAN_BUILD" && pwd)/vitrum")
+            RUN_ENV=("VITRUM_BIN=$(cd "$VT_ASAN_BUILD" && pwd)/vitrum")
         run_one "asan/integration/$(basename "$t" .sh)" "$t"
         RUN_ENV=()
     done
@@ -84,7 +83,6 @@ fi
 
 for t in tests/lint.sh tests/fuzz/smoke.sh; do
     [ -x "$t" ] || continue
-    case "$t" in *"$FILTER"*) ;; *) continue ;; esac
     run_one "$(basename "$(dirname "$t")")/$(basename "$t" .sh)" "$t"
 done
 

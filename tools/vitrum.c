@@ -16,7 +16,7 @@
 #include "server/server.h"
 #include "store/store.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(VT_COVERAGE_BUILD)
 #define VT_SANITIZER_BUILD 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
@@ -194,7 +194,8 @@ static int cmd_serve(int argc, char **argv)
             fprintf(stderr, "vitrum: warning: %s\n", err);
     }
 #if VT_SANITIZER_BUILD
-    /* The sanitizers' runtime needs system calls serving does not. */
+    /* The sanitizers' and gcov's runtimes need system calls serving does
+     * not (gcov writes its .gcda files at exit). */
     sandbox = false;
 #endif
     if (sandbox && vt_sandbox_enter(err, sizeof(err)) != 0) {
