@@ -66,6 +66,11 @@ vt_status vt_engine_save(vt_engine *e);
  * for the host to lock (mlock) and keep out of core dumps. */
 void vt_engine_secret_memory(const vt_engine *e, const void **p, size_t *len);
 
+/* The whole persistent state as one blob, the same bytes the store keeps
+ * (for export and migration).  Returns its length, or 0 if cap is too
+ * small. */
+size_t vt_engine_snapshot(vt_engine *e, uint8_t *buf, size_t cap);
+
 /* Number of commands executed since the engine was created. */
 uint64_t vt_engine_commands_served(const vt_engine *e);
 

@@ -190,3 +190,8 @@ void vt_engine_secret_memory(const vt_engine *e, const void **p, size_t *len)
     *p = e;
     *len = sizeof(*e);
 }
+
+size_t vt_engine_snapshot(vt_engine *e, uint8_t *buf, size_t cap)
+{
+    return vt_state_marshal(&e->p, buf, cap);
+}

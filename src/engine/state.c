@@ -11,14 +11,10 @@
 #define STATE_MAGIC "VTST"
 #define STATE_VERSION 1u
 
-typedef struct {
-    bool writing;
-    uint8_t *buf;
-    size_t cap, off;
-    bool bad;
-} walker;
+#include "engine/state.h"
 
-static void w_bytes(walker *w, void *p, size_t n)
+
+void vt_w_bytes(vt_walker *w, void *p, size_t n)
 {
     if (w->bad || w->cap - w->off < n) {
         w->bad = true;
@@ -31,86 +27,86 @@ static void w_bytes(walker *w, void *p, size_t n)
     w->off += n;
 }
 
-static void w_u64(walker *w, uint64_t *v)
+void vt_w_u64(vt_walker *w, uint64_t *v)
 {
     uint8_t b[8];
     unsigned i;
     if (w->writing)
         for (i = 0; i < 8; i++)
             b[i] = (uint8_t)(*v >> (56 - 8 * i));
-    w_bytes(w, b, 8);
+    vt_w_bytes(w, b, 8);
     if (!w->writing && !w->bad)
         for (*v = 0, i = 0; i < 8; i++)
             *v = (*v << 8) | b[i];
 }
 
-static void w_u32(walker *w, uint32_t *v)
+void vt_w_u32(vt_walker *w, uint32_t *v)
 {
     uint64_t x = *v;
-    w_u64(w, &x);
+    vt_w_u64(w, &x);
     if (!w->writing && x > UINT32_MAX)
         w->bad = true;
     *v = (uint32_t)x;
 }
 
-static void w_u16(walker *w, uint16_t *v)
+void vt_w_u16(vt_walker *w, uint16_t *v)
 {
     uint64_t x = *v;
-    w_u64(w, &x);
+    vt_w_u64(w, &x);
     if (!w->writing && x > UINT16_MAX)
         w->bad = true;
     *v = (uint16_t)x;
 }
 
-static void w_u8(walker *w, uint8_t *v)
+void vt_w_u8(vt_walker *w, uint8_t *v)
 {
-    w_bytes(w, v, 1);
+    vt_w_bytes(w, v, 1);
 }
 
-static void w_bool(walker *w, bool *v)
+void vt_w_bool(vt_walker *w, bool *v)
 {
     uint8_t x = *v ? 1 : 0;
-    w_u8(w, &x);
+    vt_w_u8(w, &x);
     if (!w->writing && x > 1)
         w->bad = true;
     *v = x == 1;
 }
 
 /* A length-prefixed auth value; the length must fit the buffer. */
-static void w_auth(walker *w, uint8_t *buf, uint16_t *len)
+void vt_w_auth(vt_walker *w, uint8_t *buf, uint16_t *len)
 {
-    w_u16(w, len);
+    vt_w_u16(w, len);
     if (*len > VT_MAX_DIGEST) {
         w->bad = true;
         return;
     }
-    w_bytes(w, buf, VT_MAX_DIGEST);
+    vt_w_bytes(w, buf, VT_MAX_DIGEST);
 }
 
-static void walk(walker *w, vt_persistent *p)
+static void walk(vt_walker *w, vt_persistent *p)
 {
-    w_bytes(w, p->eps, VT_SEED_SIZE);
-    w_bytes(w, p->sps, VT_SEED_SIZE);
-    w_bytes(w, p->pps, VT_SEED_SIZE);
-    w_bytes(w, p->eh_proof, VT_SEED_SIZE);
-    w_bytes(w, p->sh_proof, VT_SEED_SIZE);
-    w_bytes(w, p->ph_proof, VT_SEED_SIZE);
-    w_u8(w, &p->pcr_banks);
-    w_u8(w, &p->pcr_banks_pending);
-    w_u64(w, &p->clock);
-    w_u32(w, &p->reset_count);
-    w_u32(w, &p->restart_count);
-    w_bool(w, &p->clock_safe);
-    w_bool(w, &p->stopped_cleanly);
-    w_u16(w, &p->last_shutdown);
-    w_auth(w, p->owner_auth, &p->owner_auth_len);
-    w_auth(w, p->endorsement_auth, &p->endorsement_auth_len);
-    w_auth(w, p->lockout_auth, &p->lockout_auth_len);
-    w_bool(w, &p->saved.valid);
-    w_bytes(w, p->saved.pcr, sizeof(p->saved.pcr));
-    w_u32(w, &p->saved.pcr_update_counter);
-    w_bytes(w, p->saved.null_seed, VT_SEED_SIZE);
-    w_bytes(w, p->saved.null_proof, VT_SEED_SIZE);
+    vt_w_bytes(w, p->eps, VT_SEED_SIZE);
+    vt_w_bytes(w, p->sps, VT_SEED_SIZE);
+    vt_w_bytes(w, p->pps, VT_SEED_SIZE);
+    vt_w_bytes(w, p->eh_proof, VT_SEED_SIZE);
+    vt_w_bytes(w, p->sh_proof, VT_SEED_SIZE);
+    vt_w_bytes(w, p->ph_proof, VT_SEED_SIZE);
+    vt_w_u8(w, &p->pcr_banks);
+    vt_w_u8(w, &p->pcr_banks_pending);
+    vt_w_u64(w, &p->clock);
+    vt_w_u32(w, &p->reset_count);
+    vt_w_u32(w, &p->restart_count);
+    vt_w_bool(w, &p->clock_safe);
+    vt_w_bool(w, &p->stopped_cleanly);
+    vt_w_u16(w, &p->last_shutdown);
+    vt_w_auth(w, p->owner_auth, &p->owner_auth_len);
+    vt_w_auth(w, p->endorsement_auth, &p->endorsement_auth_len);
+    vt_w_auth(w, p->lockout_auth, &p->lockout_auth_len);
+    vt_w_bool(w, &p->saved.valid);
+    vt_w_bytes(w, p->saved.pcr, sizeof(p->saved.pcr));
+    vt_w_u32(w, &p->saved.pcr_update_counter);
+    vt_w_bytes(w, p->saved.null_seed, VT_SEED_SIZE);
+    vt_w_bytes(w, p->saved.null_proof, VT_SEED_SIZE);
 
     if (!w->writing) {
         const uint8_t all = (1u << VT_BANK_COUNT) - 1;
@@ -124,12 +120,12 @@ static void walk(walker *w, vt_persistent *p)
 
 size_t vt_state_marshal(const vt_persistent *p, uint8_t *buf, size_t cap)
 {
-    walker w = { .writing = true, .buf = buf, .cap = cap };
+    vt_walker w = { .writing = true, .buf = buf, .cap = cap };
     uint16_t version = STATE_VERSION;
     size_t n;
 
-    w_bytes(&w, (void *)STATE_MAGIC, 4);
-    w_u16(&w, &version);
+    vt_w_bytes(&w, (void *)STATE_MAGIC, 4);
+    vt_w_u16(&w, &version);
     walk(&w, (vt_persistent *)p);
     if (w.bad || w.cap - w.off < 32)
         return 0;
@@ -141,7 +137,7 @@ size_t vt_state_marshal(const vt_persistent *p, uint8_t *buf, size_t cap)
 
 vt_status vt_state_unmarshal(vt_persistent *p, const uint8_t *buf, size_t len)
 {
-    walker w = { .writing = false, .buf = (uint8_t *)buf, .cap = len };
+    vt_walker w = { .writing = false, .buf = (uint8_t *)buf, .cap = len };
     uint8_t magic[4], digest[VT_MAX_DIGEST];
     uint16_t version = 0;
     vt_persistent tmp;
@@ -152,10 +148,10 @@ vt_status vt_state_unmarshal(vt_persistent *p, const uint8_t *buf, size_t len)
         !vt_ct_equal(digest, buf + len - 32, 32))
         return VT_ERR_STATE_CORRUPT;
     w.cap = len - 32;
-    w_bytes(&w, magic, 4);
+    vt_w_bytes(&w, magic, 4);
     if (memcmp(magic, STATE_MAGIC, 4) != 0)
         return VT_ERR_STATE_CORRUPT;
-    w_u16(&w, &version);
+    vt_w_u16(&w, &version);
     if (version != STATE_VERSION)
         return VT_ERR_STATE_VERSION;
     memset(&tmp, 0, sizeof(tmp));
