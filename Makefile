@@ -16,7 +16,7 @@ LIB_SRC    := $(ENGINE_SRC) $(HOST_SRC)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 HEADERS    := $(wildcard include/vitrum/*.h src/*/*.h src/engine/cmd/*.h)
 
-.PHONY: all run check check-quick clean deps test-deps
+.PHONY: all run check check-quick soak clean deps test-deps
 all: $(BUILD)/vitrum
 
 # V=1 shows the full command lines.
@@ -60,6 +60,11 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/helpers.h $(BUILD)/libvitrum.a
 check: test-deps
 	$(MAKE) all $(UNIT_BIN) asan-build
 	VT_ASAN_BUILD=$(BUILD)/asan tests/run.sh
+
+# The long crash test: 500 kill -9 of a server under a stream of durable
+# changes (make check runs 20).
+soak: all
+	CRASH_KILLS=$${CRASH_KILLS:-500} tests/run.sh integration/test_crash
 
 # Only the plain build (quicker while developing).
 check-quick: all $(UNIT_BIN)
