@@ -226,6 +226,130 @@ static size_t build_hash1k(struct buf *b, const struct opctx *ctx)
     return cmd_end(b);
 }
 
+/* ---- NV operations (issue "NV storage").  The setup defines the index
+ * once per connection (an index left by an earlier run is fine) and writes
+ * it, so reads see a written index. */
+#define NV_BENCH_ORDINARY 0x01500020u
+#define NV_BENCH_LARGE 0x01500021u
+#define NV_BENCH_COUNTER 0x01500022u
+#define TPMA_NV_AUTHWRITE_ 0x00000004u
+#define TPMA_NV_AUTHREAD_ 0x00040000u
+#define TPMA_NV_NO_DA_ 0x02000000u
+#define TPMA_NV_COUNTER_ 0x00000010u       /* TPM_NT_COUNTER in bits 4..7 */
+
+static size_t transact(struct conn *c, const uint8_t *cmd, size_t cmd_len,
+                       size_t echo_rsp_len, uint8_t *rsp, size_t rsp_cap);
+static uint32_t rsp_rc(const uint8_t *rsp, size_t n);
+
+static size_t build_nv_define(struct buf *b, uint32_t index, uint32_t attrs, uint16_t size)
+{
+    cmd_begin(b, TPM2_ST_SESSIONS, TPM2_CC_NV_DefineSpace);
+    put32(b, TPM2_RH_OWNER);
+    put_pw_session(b);
+    put16(b, 0);                        /* auth: empty */
+    put16(b, 4 + 2 + 4 + 2 + 2);        /* TPM2B_NV_PUBLIC.size */
+    put32(b, index);
+    put16(b, TPM2_ALG_SHA256);
+    put32(b, attrs);
+    put16(b, 0);                        /* authPolicy: empty */
+    put16(b, size);
+    return cmd_end(b);
+}
+
+static size_t build_nv_write_at(struct buf *b, uint32_t index, uint16_t len, uint16_t offset)
+{
+    cmd_begin(b, TPM2_ST_SESSIONS, TPM2_CC_NV_Write);
+    put32(b, index);                    /* authHandle: the index itself */
+    put32(b, index);
+    put_pw_session(b);
+    put16(b, len);
+    putfill(b, 0xC3, len);
+    put16(b, offset);
+    return cmd_end(b);
+}
+
+static int nv_setup_one(struct conn *c, uint32_t index, uint32_t attrs, uint16_t size)
+{
+    uint8_t cmd[2048], rsp[MAX_FRAME];
+    struct buf b = { cmd, 0, sizeof cmd };
+    size_t n = build_nv_define(&b, index, attrs, size);
+    uint32_t rc = rsp_rc(rsp, transact(c, cmd, n, 0, rsp, sizeof rsp));
+    if (rc != 0 && rc != 0x14C) {       /* TPM_RC_NV_DEFINED: left by a run */
+        fprintf(stderr, "bench: NV_DefineSpace(0x%08x) rc=0x%03x\n", index, rc);
+        return -1;
+    }
+    if (attrs & TPMA_NV_COUNTER_) {
+        cmd_begin(&b, TPM2_ST_SESSIONS, TPM2_CC_NV_Increment);
+        put32(&b, index);
+        put32(&b, index);
+        put_pw_session(&b);
+        n = cmd_end(&b);
+    } else {
+        n = build_nv_write_at(&b, index, size > 1024 ? 1024 : size, 0);
+    }
+    rc = rsp_rc(rsp, transact(c, cmd, n, 0, rsp, sizeof rsp));
+    if (rc != 0) {
+        fprintf(stderr, "bench: first write of 0x%08x rc=0x%03x\n", index, rc);
+        return -1;
+    }
+    return 0;
+}
+
+static int setup_nv_ordinary(struct conn *c, struct opctx *ctx)
+{
+    (void)ctx;
+    return nv_setup_one(c, NV_BENCH_ORDINARY, TPMA_NV_AUTHWRITE_ | TPMA_NV_AUTHREAD_ | TPMA_NV_NO_DA_, 64);
+}
+
+static int setup_nv_large(struct conn *c, struct opctx *ctx)
+{
+    (void)ctx;
+    return nv_setup_one(c, NV_BENCH_LARGE, TPMA_NV_AUTHWRITE_ | TPMA_NV_AUTHREAD_ | TPMA_NV_NO_DA_, 2048);
+}
+
+static int setup_nv_counter(struct conn *c, struct opctx *ctx)
+{
+    (void)ctx;
+    return nv_setup_one(c, NV_BENCH_COUNTER,
+                        TPMA_NV_COUNTER_ | TPMA_NV_AUTHWRITE_ | TPMA_NV_AUTHREAD_ | TPMA_NV_NO_DA_, 8);
+}
+
+static size_t build_nvwrite64(struct buf *b, const struct opctx *ctx)
+{
+    (void)ctx;
+    return build_nv_write_at(b, NV_BENCH_ORDINARY, 64, 0);
+}
+
+/* 1 KiB (TPM_PT_NV_BUFFER_MAX, the most one command carries on either
+ * server) into the second half of a 2 KiB index. */
+static size_t build_nvwrite1k(struct buf *b, const struct opctx *ctx)
+{
+    (void)ctx;
+    return build_nv_write_at(b, NV_BENCH_LARGE, 1024, 1024);
+}
+
+static size_t build_nvincrement(struct buf *b, const struct opctx *ctx)
+{
+    (void)ctx;
+    cmd_begin(b, TPM2_ST_SESSIONS, TPM2_CC_NV_Increment);
+    put32(b, NV_BENCH_COUNTER);
+    put32(b, NV_BENCH_COUNTER);
+    put_pw_session(b);
+    return cmd_end(b);
+}
+
+static size_t build_nvread64(struct buf *b, const struct opctx *ctx)
+{
+    (void)ctx;
+    cmd_begin(b, TPM2_ST_SESSIONS, TPM2_CC_NV_Read);
+    put32(b, NV_BENCH_ORDINARY);
+    put32(b, NV_BENCH_ORDINARY);
+    put_pw_session(b);
+    put16(b, 64);                       /* size */
+    put16(b, 0);                        /* offset */
+    return cmd_end(b);
+}
+
 static const struct op OPS[] = {
     /* hdr + TPM2B_DIGEST(2+32) */
     { "getrandom", build_getrandom, 10 + 2 + 32, NULL,
@@ -240,6 +364,16 @@ static const struct op OPS[] = {
     /* hdr + TPM2B_DIGEST(2+32) + TPMT_TK_HASHCHECK(2+4+2, empty digest) */
     { "hash1k", build_hash1k, 10 + 34 + 8, NULL,
       "TPM2_Hash(1024 bytes, sha256, TPM_RH_NULL)" },
+    /* hdr + parameterSize(4) + auth response(5) */
+    { "nvwrite64", build_nvwrite64, 10 + 4 + 5, setup_nv_ordinary,
+      "TPM2_NV_Write(64 bytes at 0 of a 64-byte index), password session" },
+    { "nvwrite1k", build_nvwrite1k, 10 + 4 + 5, setup_nv_large,
+      "TPM2_NV_Write(1024 bytes at 1024 of a 2 KiB index), password session" },
+    { "nvincrement", build_nvincrement, 10 + 4 + 5, setup_nv_counter,
+      "TPM2_NV_Increment(counter index), password session" },
+    /* hdr + parameterSize(4) + TPM2B(2+64) + auth response(5) */
+    { "nvread64", build_nvread64, 10 + 4 + 66 + 5, setup_nv_ordinary,
+      "TPM2_NV_Read(64 bytes), password session" },
 };
 #define NOPS (sizeof OPS / sizeof OPS[0])
 
