@@ -15,6 +15,7 @@
 #include "server/sandbox.h"
 #include "server/server.h"
 #include "store/store.h"
+#include "state_cmd.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(VT_COVERAGE_BUILD)
 #define VT_SANITIZER_BUILD 1
@@ -37,6 +38,8 @@ static const char usage_main[] =
     "\n"
     "Commands:\n"
     "  serve      run a TPM 2.0 server (mssim protocol) in the foreground\n"
+    "             (--key SPEC: the state directory is encrypted with that key)\n"
+    "  state      check, export or import a state directory (vitrum state --help)\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help (also: vitrum <command> --help)\n"
@@ -44,7 +47,7 @@ static const char usage_main[] =
 
 static const char usage_serve[] =
     "Usage: vitrum serve [--state DIR] [--port N] [--listen ADDR] [--startup clear|state|none]\n"
-    "                    [--no-sandbox]\n"
+    "                    [--key SPEC] [--no-sandbox]\n"
     "\n"
     "Serve a TPM 2.0 in the foreground with the mssim protocol (the TPM 2.0\n"
     "reference simulator's): TPM commands on ADDR:N, platform signals (power,\n"
@@ -63,6 +66,14 @@ static const char usage_serve[] =
     "                   state runs TPM2_Startup(STATE) (resume after\n"
     "                   TPM2_Shutdown(STATE)); none powers on and waits for the\n"
     "                   client's TPM2_Startup, as a TPM after _TPM_Init.\n"
+    "  --key SPEC       encrypt and authenticate the state at rest (AES-256-GCM)\n"
+    "                   with the owner's key: SPEC is FILE (32 raw bytes, 64 hex\n"
+    "                   characters, or else a passphrase, stretched with scrypt),\n"
+    "                   fd:N (read from descriptor N) or env:NAME (hex or a\n"
+    "                   passphrase; the variable is unset after reading).  A new\n"
+    "                   directory is sealed with it; an existing one must have\n"
+    "                   been.  A wrong key or a modified, truncated, replayed or\n"
+    "                   foreign state file is refused with a one-line error.\n"
     "  --no-sandbox     do not enter the seccomp sandbox (for debugging); core\n"
     "                   dumps stay disabled\n"
     "  -h, --help       show this help\n"
@@ -110,12 +121,13 @@ static int cmd_serve(int argc, char **argv)
         { "listen", required_argument, NULL, 'l' },
         { "startup", required_argument, NULL, 'S' },
         { "no-sandbox", no_argument, NULL, 'N' },
+        { "key", required_argument, NULL, 'k' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     bool sandbox = true;
     char state[4096] = "", err[512];
-    const char *listen_addr = DEFAULT_LISTEN, *startup = "clear";
+    const char *listen_addr = DEFAULT_LISTEN, *startup = "clear", *key = NULL;
     long port = DEFAULT_PORT;
     int c, cmd_fd, plat_fd, sig;
     vt_store store;
@@ -146,6 +158,7 @@ static int cmd_serve(int argc, char **argv)
             startup = optarg;
             break;
         case 'N': sandbox = false; break;
+        case 'k': key = optarg; break;
         case 'h': fputs(usage_serve, stdout); return 0;
         default: fputs(usage_serve, stderr); return 2;
         }
@@ -157,8 +170,9 @@ static int cmd_serve(int argc, char **argv)
     if (!*state)
         default_state_dir(state, sizeof(state));
 
-    if (vt_store_open(&store, state) != 0) {
+    if (vt_store_open(&store, state) != 0 || (key && vt_store_set_key(&store, key) != 0)) {
         fprintf(stderr, "vitrum: %s\n", store.err);
+        vt_store_close(&store);
         return 1;
     }
     cmd_fd = vt_listen_tcp(listen_addr, (uint16_t)port, err, sizeof(err));
@@ -178,6 +192,8 @@ static int cmd_serve(int argc, char **argv)
                 store.err[0] ? ": " : "", store.err);
         return 1;
     }
+    if (store.warn[0])
+        fprintf(stderr, "vitrum: warning: %s\n", store.warn);
     vt_engine_power_on(e);
     if (strcmp(startup, "none") != 0) {
         uint16_t su = strcmp(startup, "state") == 0 ? 0x0001 : 0x0000;
@@ -244,6 +260,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "serve"))
         return cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "state"))
+        return vt_state_main(argc - 1, argv + 1);
     fprintf(stderr, "vitrum: unknown command '%s' (see vitrum --help)\n", argv[1]);
     return 2;
 }
