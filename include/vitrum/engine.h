@@ -28,6 +28,7 @@ typedef enum {
     VT_ERR_STORE = -3,         /* the platform store failed to read or write */
     VT_ERR_ENTROPY = -4,       /* no entropy to create seeds */
     VT_ERR_CRYPTO = -5,        /* the crypto library could not be initialised */
+    VT_ERR_CONFIG = -6,        /* a vt_engine_config value is out of range */
 } vt_status;
 
 const char *vt_status_str(vt_status s);
@@ -36,6 +37,16 @@ const char *vt_status_str(vt_status s);
  * store, or manufactures a fresh TPM (new seeds) when there is none and
  * commits it.  The TPM starts powered off. */
 vt_status vt_engine_new(const vt_platform *platform, vt_engine **out);
+
+/* What a TPM is built with.  Zero fields take the default. */
+typedef struct {
+    /* Octets of user NV for NV index data (default 64 KiB, at most 8 MiB).
+     * A state whose indices do not fit is refused as corrupt. */
+    size_t nv_size;
+} vt_engine_config;
+
+/* vt_engine_new with a configuration (cfg may be NULL: all defaults). */
+vt_status vt_engine_new_ex(const vt_platform *platform, const vt_engine_config *cfg, vt_engine **out);
 void vt_engine_free(vt_engine *e);
 
 /* Execute one command at `locality` (0..4).  Always writes a complete

@@ -85,6 +85,15 @@ TPM2_RC vt_entity_lookup(vt_engine *e, TPM2_HANDLE h, vt_entity_auth *out)
         out->auth_len = seq->auth_len;
         return TPM2_RC_SUCCESS;
     }
+    if ((h >> 24) == TPM2_HT_NV_INDEX) {
+        vt_nv_index *ix = vt_nv_find(&e->p.nv, h);
+        if (!ix)
+            return TPM2_RC_HANDLE;
+        out->auth = ix->auth;
+        out->auth_len = ix->auth_len;
+        out->da_protected = !(ix->pub.attributes & TPMA_NV_NO_DA);
+        return TPM2_RC_SUCCESS;
+    }
     return TPM2_RC_HANDLE;
 }
 
@@ -92,7 +101,7 @@ TPM2_RC vt_entity_lookup(vt_engine *e, TPM2_HANDLE h, vt_entity_auth *out)
 static size_t cp_hash(vt_cmd *c, TPM2_ALG_ID alg, uint8_t *out)
 {
     uint8_t cc[4] = { (uint8_t)(c->cc >> 24), (uint8_t)(c->cc >> 16), (uint8_t)(c->cc >> 8), (uint8_t)c->cc };
-    uint8_t names[VT_MAX_HANDLES][4];
+    uint8_t names[VT_MAX_HANDLES][VT_MAX_NAME];
     vt_buf parts[2 + VT_MAX_HANDLES];
     unsigned i, n = 0;
 
@@ -109,9 +118,12 @@ static size_t cp_hash(vt_cmd *c, TPM2_ALG_ID alg, uint8_t *out)
 static TPM2_RC check_session(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HANDLE h, bool authorizes)
 {
     vt_session *ss = vt_session_find(c->e, s->handle);
+    vt_nv_index *nv = NULL;
     vt_entity_auth ent;
     uint8_t cp[VT_MAX_DIGEST], mac[VT_MAX_DIGEST], attrs = (uint8_t)s->attrs;
     size_t hlen;
+    TPM2_RC fail;
+    bool ok;
 
     if (!ss || (s->kind == VT_SES_HMAC) != (ss->type == TPM2_SE_HMAC))
         return (TPM2_RC)(TPM2_RC_REFERENCE_S0 + (n - 1));
@@ -128,8 +140,10 @@ static TPM2_RC check_session(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HAN
         return VT_RC_S(TPM2_RC_ATTRIBUTES, n);
     if (s->attrs & (TPMA_SESSION_DECRYPT | TPMA_SESSION_ENCRYPT))
         return VT_RC_S(TPM2_RC_SYMMETRIC, n);
+    if ((h >> 24) == TPM2_HT_NV_INDEX && (nv = vt_nv_find(&c->e->p.nv, h)) != NULL)
+        RETURN_IF_ERROR(vt_nv_auth_allowed(c, nv, n, ss->type != TPM2_SE_HMAC));
     if (ss->type != TPM2_SE_HMAC) {
-        /* No entity here has an authPolicy yet, so no policy can match. */
+        /* No policy command exists yet, so no policy can be satisfied. */
         return VT_RC_S(TPM2_RC_POLICY_FAIL, n);
     }
     if (vt_entity_lookup(c->e, h, &ent) != TPM2_RC_SUCCESS)
@@ -150,13 +164,16 @@ static TPM2_RC check_session(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HAN
             return TPM2_RC_FAILURE;
     }
     /* CT: vt_ct_equal reads all hlen octets. */
-    if (s->hmac_len != hlen || !vt_ct_equal(mac, s->hmac, hlen))
-        return VT_RC_S(ent.da_protected ? TPM2_RC_AUTH_FAIL : TPM2_RC_BAD_AUTH, n);
-    return TPM2_RC_SUCCESS;
+    ok = s->hmac_len == hlen && vt_ct_equal(mac, s->hmac, hlen);
+    fail = VT_RC_S(ent.da_protected ? TPM2_RC_AUTH_FAIL : TPM2_RC_BAD_AUTH, n);
+    if (nv)
+        return vt_nv_auth_result(c->e, nv, ok, fail);
+    return ok ? TPM2_RC_SUCCESS : fail;
 }
 
 TPM2_RC vt_auth_check(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HANDLE h, bool authorizes)
 {
+    vt_nv_index *nv = NULL;
     vt_entity_auth ent;
     size_t plen;
     bool ok;
@@ -174,6 +191,8 @@ TPM2_RC vt_auth_check(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HANDLE h, 
         return VT_RC_S(TPM2_RC_NONCE, n);
     if (vt_entity_lookup(c->e, h, &ent) != TPM2_RC_SUCCESS)
         return VT_RC_H(TPM2_RC_HANDLE, n);
+    if ((h >> 24) == TPM2_HT_NV_INDEX && (nv = vt_nv_find(&c->e->p.nv, h)) != NULL)
+        RETURN_IF_ERROR(vt_nv_auth_allowed(c, nv, n, false));
 
     plen = vt_auth_trim(s->hmac, s->hmac_len);
     /* CT: the comparison reads every byte of the longer value; only whether
@@ -186,6 +205,9 @@ TPM2_RC vt_auth_check(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HANDLE h, 
         vt_wipe(a, sizeof(a));
         vt_wipe(b, sizeof(b));
     }
+    if (nv)
+        return vt_nv_auth_result(c->e, nv, ok,
+                                 VT_RC_S(ent.da_protected ? TPM2_RC_AUTH_FAIL : TPM2_RC_BAD_AUTH, n));
     if (!ok)
         return VT_RC_S(ent.da_protected ? TPM2_RC_AUTH_FAIL : TPM2_RC_BAD_AUTH, n);
     return TPM2_RC_SUCCESS;

@@ -8,9 +8,24 @@
 
 const vt_cmd_def vt_commands[] = {
     /* cc, name, handles, auth, rsp handles, flags, handle kinds, action */
+    /* ADMIN role: a policy session only (no policy command exists yet) */
+    { TPM2_CC_NV_UndefineSpaceSpecial, "NV_UndefineSpaceSpecial", 2, 2, 0, VT_CMD_NV | VT_CMD_ADMIN1,
+      H(VT_H_NV_INDEX, VT_H_PLATFORM), vt_cmd_nv_undefine_space_special },
+    { TPM2_CC_NV_UndefineSpace, "NV_UndefineSpace", 2, 1, 0, VT_CMD_NV, H(VT_H_PROVISION, VT_H_NV_INDEX),
+      vt_cmd_nv_undefine_space },
     { TPM2_CC_ClockSet, "ClockSet", 1, 1, 0, VT_CMD_NV, H(VT_H_PROVISION), vt_cmd_clock_set },
+    { TPM2_CC_NV_DefineSpace, "NV_DefineSpace", 1, 1, 0, VT_CMD_NV, H(VT_H_PROVISION), vt_cmd_nv_define_space },
     { TPM2_CC_PCR_Allocate, "PCR_Allocate", 1, 1, 0, VT_CMD_NV, H(VT_H_PLATFORM), vt_cmd_pcr_allocate },
     { TPM2_CC_ClockRateAdjust, "ClockRateAdjust", 1, 1, 0, 0, H(VT_H_PROVISION), vt_cmd_clock_rate_adjust },
+    { TPM2_CC_NV_GlobalWriteLock, "NV_GlobalWriteLock", 1, 1, 0, VT_CMD_NV, H(VT_H_PROVISION),
+      vt_cmd_nv_global_write_lock },
+    { TPM2_CC_NV_Increment, "NV_Increment", 2, 1, 0, VT_CMD_NV, H(VT_H_NV_AUTH, VT_H_NV_INDEX), vt_cmd_nv_increment },
+    { TPM2_CC_NV_SetBits, "NV_SetBits", 2, 1, 0, VT_CMD_NV, H(VT_H_NV_AUTH, VT_H_NV_INDEX), vt_cmd_nv_set_bits },
+    { TPM2_CC_NV_Extend, "NV_Extend", 2, 1, 0, VT_CMD_NV, H(VT_H_NV_AUTH, VT_H_NV_INDEX), vt_cmd_nv_extend },
+    { TPM2_CC_NV_Write, "NV_Write", 2, 1, 0, VT_CMD_NV, H(VT_H_NV_AUTH, VT_H_NV_INDEX), vt_cmd_nv_write },
+    { TPM2_CC_NV_WriteLock, "NV_WriteLock", 2, 1, 0, VT_CMD_NV, H(VT_H_NV_AUTH, VT_H_NV_INDEX), vt_cmd_nv_write_lock },
+    { TPM2_CC_NV_ChangeAuth, "NV_ChangeAuth", 1, 1, 0, VT_CMD_NV | VT_CMD_ADMIN1, H(VT_H_NV_INDEX),
+      vt_cmd_nv_change_auth },
     { TPM2_CC_PCR_Event, "PCR_Event", 1, 1, 0, 0, H(VT_H_PCR_NULL), vt_cmd_pcr_event },
     { TPM2_CC_PCR_Reset, "PCR_Reset", 1, 1, 0, 0, H(VT_H_PCR), vt_cmd_pcr_reset },
     { TPM2_CC_SequenceComplete, "SequenceComplete", 1, 1, 0, VT_CMD_FLUSHED, H(VT_H_OBJECT), vt_cmd_sequence_complete },
@@ -19,8 +34,13 @@ const vt_cmd_def vt_commands[] = {
     { TPM2_CC_Startup, "Startup", 0, 0, 0, VT_CMD_NV | VT_CMD_NO_SESSIONS, H(0), vt_cmd_startup },
     { TPM2_CC_Shutdown, "Shutdown", 0, 0, 0, VT_CMD_NV, H(0), vt_cmd_shutdown },
     { TPM2_CC_StirRandom, "StirRandom", 0, 0, 0, 0, H(0), vt_cmd_stir_random },
+    { TPM2_CC_NV_Read, "NV_Read", 2, 1, 0, VT_CMD_NV_READ, H(VT_H_NV_AUTH, VT_H_NV_INDEX), vt_cmd_nv_read },
+    { TPM2_CC_NV_ReadLock, "NV_ReadLock", 2, 1, 0, VT_CMD_NV | VT_CMD_NV_READ, H(VT_H_NV_AUTH, VT_H_NV_INDEX), vt_cmd_nv_read_lock },
     { TPM2_CC_SequenceUpdate, "SequenceUpdate", 1, 1, 0, 0, H(VT_H_OBJECT), vt_cmd_sequence_update },
     { TPM2_CC_FlushContext, "FlushContext", 0, 0, 0, VT_CMD_NO_SESSIONS, H(0), vt_cmd_flush_context },
+    { TPM2_CC_NV_ReadPublic, "NV_ReadPublic", 1, 0, 0, 0, H(VT_H_NV_INDEX), vt_cmd_nv_read_public },
+    /* NV_Certify (0x184) needs a signing key, and no key can be loaded
+     * yet: it stays TPM_RC_COMMAND_CODE until objects exist. */
     { TPM2_CC_StartAuthSession, "StartAuthSession", 2, 0, 1, 0, H(VT_H_OBJECT_NULL, VT_H_ENTITY_NULL),
       vt_cmd_start_auth_session },
     { TPM2_CC_GetCapability, "GetCapability", 0, 0, 0, 0, H(0), vt_cmd_get_capability },

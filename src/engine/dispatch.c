@@ -68,6 +68,23 @@ static TPM2_RC check_handle(vt_engine *e, vt_handle_kind kind, TPM2_HANDLE h)
         if (h == TPM2_RH_NULL)
             return TPM2_RC_SUCCESS;
         return check_handle(e, VT_H_OBJECT, h);
+    case VT_H_NV_AUTH:
+        if (h == TPM2_RH_OWNER || h == TPM2_RH_PLATFORM)
+            return vt_hierarchy_enabled(e, h) ? TPM2_RC_SUCCESS : TPM2_RC_HIERARCHY;
+        /* fall through */
+    case VT_H_NV_INDEX: {
+        const vt_nv_index *ix;
+        if ((h >> 24) != TPM2_HT_NV_INDEX)
+            return TPM2_RC_VALUE;
+        ix = vt_nv_find(&e->p.nv, h);
+        if (!ix)
+            return TPM2_RC_HANDLE;
+        /* A platform index is out of reach while phEnableNV is CLEAR
+         * (Part 1 §14.?). */
+        if ((ix->pub.attributes & TPMA_NV_PLATFORMCREATE) && !e->v.ph_enable_nv)
+            return TPM2_RC_HANDLE;
+        return TPM2_RC_SUCCESS;
+    }
     case VT_H_ENTITY_NULL: {
         vt_entity_auth ent;
         if (h == TPM2_RH_NULL)
@@ -154,6 +171,7 @@ static TPM2_RC execute(vt_cmd *c, const uint8_t *cmd, size_t len, uint8_t *rsp,
     d = vt_command_find(c->cc);
     if (!d)
         return TPM2_RC_COMMAND_CODE;
+    c->def = d;
     /* Failure mode: only GetTestResult and GetCapability (Part 1 §9.?). */
     if (e->v.failed && c->cc != TPM2_CC_GetTestResult && c->cc != TPM2_CC_GetCapability)
         return TPM2_RC_FAILURE;

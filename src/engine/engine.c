@@ -13,6 +13,7 @@ const char *vt_status_str(vt_status s)
     case VT_ERR_STORE: return "the state store could not be read or written";
     case VT_ERR_ENTROPY: return "no entropy available";
     case VT_ERR_CRYPTO: return "the crypto library could not be initialised";
+    case VT_ERR_CONFIG: return "an engine configuration value is out of range";
     }
     return "unknown error";
 }
@@ -21,8 +22,11 @@ const char *vt_status_str(vt_status s)
 static vt_status manufacture(vt_engine *e)
 {
     vt_persistent *p = &e->p;
+    vt_nv_state nv = p->nv; /* the pool belongs to the engine */
 
     memset(p, 0, sizeof(*p));
+    p->nv.pool = nv.pool;
+    p->nv.pool_size = nv.pool_size;
     if (e->plat.entropy(e->plat.ctx, p->eps, sizeof(p->eps)) ||
         e->plat.entropy(e->plat.ctx, p->sps, sizeof(p->sps)) ||
         e->plat.entropy(e->plat.ctx, p->pps, sizeof(p->pps)) ||
@@ -40,17 +44,38 @@ static vt_status manufacture(vt_engine *e)
 
 vt_status vt_engine_new(const vt_platform *platform, vt_engine **out)
 {
+    return vt_engine_new_ex(platform, NULL, out);
+}
+
+vt_status vt_engine_new_ex(const vt_platform *platform, const vt_engine_config *cfg, vt_engine **out)
+{
     vt_engine *e;
     long n;
     vt_status st;
     unsigned i, b;
+    size_t nv_size = cfg && cfg->nv_size ? cfg->nv_size : VT_NV_DEFAULT_SIZE;
 
     *out = NULL;
+    if (nv_size > VT_NV_MAX_SIZE)
+        return VT_ERR_CONFIG;
     if (vt_crypto_init() != 0)
         return VT_ERR_CRYPTO;
-    e = calloc(1, sizeof(*e));
-    if (!e)
-        return VT_ERR_CRYPTO;
+    {
+        /* All the memory the engine will ever use, in one block (so the
+         * host can lock it and keep it out of core dumps): the engine, the
+         * NV pool, and room to marshal the whole state (each index costs
+         * at most 256 octets of framing besides its data). */
+        size_t blob_cap = sizeof(vt_persistent) + 1024 + nv_size + 256u * VT_NV_MAX_INDICES;
+        size_t total = sizeof(*e) + nv_size + blob_cap;
+        e = calloc(1, total);
+        if (!e)
+            return VT_ERR_CRYPTO;
+        e->mem_size = total;
+        e->p.nv.pool = (uint8_t *)(e + 1);
+        e->p.nv.pool_size = (uint32_t)nv_size;
+        e->blob = e->p.nv.pool + nv_size;
+        e->blob_cap = blob_cap;
+    }
     e->plat = *platform;
     e->nv_available = true;
     for (i = 0; i < VT_MAX_SEQUENCES; i++)
@@ -61,7 +86,7 @@ vt_status vt_engine_new(const vt_platform *platform, vt_engine **out)
         if (!(e->drtm_ctx[b] = vt_hash_ctx_new()))
             goto fail_crypto;
 
-    n = e->plat.state_load(e->plat.ctx, e->blob, sizeof(e->blob));
+    n = e->plat.state_load(e->plat.ctx, e->blob, e->blob_cap);
     if (n < 0) {
         st = VT_ERR_STORE;
         goto fail;
@@ -110,7 +135,7 @@ void vt_engine_free(vt_engine *e)
             vt_hash_ctx_free(e->seq_ctx[i][b]);
     for (b = 0; b < VT_BANK_COUNT; b++)
         vt_hash_ctx_free(e->drtm_ctx[b]);
-    vt_wipe(e, sizeof(*e));
+    vt_wipe(e, e->mem_size);
     free(e);
 }
 
@@ -188,7 +213,7 @@ uint64_t vt_engine_commands_served(const vt_engine *e)
 void vt_engine_secret_memory(const vt_engine *e, const void **p, size_t *len)
 {
     *p = e;
-    *len = sizeof(*e);
+    *len = e->mem_size;
 }
 
 size_t vt_engine_snapshot(vt_engine *e, uint8_t *buf, size_t cap)

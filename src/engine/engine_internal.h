@@ -14,6 +14,7 @@
 #include "vitrum/engine.h"
 #include "crypto/vt_crypto.h"
 #include "engine/marshal.h"
+#include "engine/nv.h"
 
 #define VT_PCR_COUNT 24u
 #define VT_PCR_SELECT_MIN 3u /* octets to select VT_PCR_COUNT PCRs */
@@ -55,6 +56,7 @@ typedef struct {
     uint8_t owner_auth[VT_MAX_DIGEST], endorsement_auth[VT_MAX_DIGEST], lockout_auth[VT_MAX_DIGEST];
     uint16_t owner_auth_len, endorsement_auth_len, lockout_auth_len;
     vt_saved_state saved;
+    vt_nv_state nv; /* NV indices (nv.h); the data pool is allocated once */
 } vt_persistent;
 
 #define VT_SU_NONE 0xFFFFu
@@ -138,7 +140,9 @@ struct vt_engine {
     /* Preallocated so the command path never allocates. */
     vt_hash_ctx *seq_ctx[VT_MAX_SEQUENCES][VT_BANK_COUNT];
     vt_hash_ctx *drtm_ctx[VT_BANK_COUNT];
-    uint8_t blob[sizeof(vt_persistent) + 1024]; /* marshalled state */
+    uint8_t *blob; /* marshalled state, blob_cap octets (room for a full NV pool) */
+    size_t blob_cap;
+    size_t mem_size; /* the engine, its NV pool and blob: one allocation */
 };
 
 /* ---- the command context handed to every action ---- */
@@ -148,8 +152,11 @@ typedef struct {
     TPMA_SESSION attrs;
 } vt_session_use;
 
+struct vt_cmd_def;
+
 typedef struct vt_cmd {
     vt_engine *e;
+    const struct vt_cmd_def *def; /* the command table row */
     TPM2_CC cc;
     TPM2_ST tag;
     uint8_t locality;
@@ -225,6 +232,8 @@ typedef enum {
     VT_H_CONTEXT,    /* TPMI_DH_CONTEXT: object or session (FlushContext) */
     VT_H_OBJECT_NULL, /* TPMI_DH_OBJECT+ (StartAuthSession tpmKey) */
     VT_H_ENTITY_NULL, /* TPMI_DH_ENTITY+ (StartAuthSession bind) */
+    VT_H_NV_INDEX,    /* TPMI_RH_NV_INDEX: a defined NV index */
+    VT_H_NV_AUTH,     /* TPMI_RH_NV_AUTH: owner, platform or a defined NV index */
 } vt_handle_kind;
 
 #define VT_CMD_NO_SESSIONS 0x01u /* tag must be TPM_ST_NO_SESSIONS */
@@ -233,8 +242,10 @@ typedef enum {
 #define VT_CMD_EXTENSIVE   0x08u /* TPMA_CC extensive */
 #define VT_CMD_BEFORE_STARTUP 0x10u /* allowed before TPM2_Startup */
 #define VT_CMD_HANDLE_IN_PARAMS 0x20u /* (FlushContext: handle is a param) */
+#define VT_CMD_ADMIN1      0x40u /* handle 1 is authorized in the ADMIN role */
+#define VT_CMD_NV_READ     0x80u /* an NV index authorizing handle 1 is read (else written) */
 
-typedef struct {
+typedef struct vt_cmd_def {
     TPM2_CC cc;
     const char *name;
     uint8_t n_handles;
@@ -275,13 +286,28 @@ TPM2_RC vt_cmd_clock_set(vt_cmd *c);
 TPM2_RC vt_cmd_clock_rate_adjust(vt_cmd *c);
 TPM2_RC vt_cmd_flush_context(vt_cmd *c);
 TPM2_RC vt_cmd_start_auth_session(vt_cmd *c);
+TPM2_RC vt_cmd_nv_define_space(vt_cmd *c);
+TPM2_RC vt_cmd_nv_undefine_space(vt_cmd *c);
+TPM2_RC vt_cmd_nv_undefine_space_special(vt_cmd *c);
+TPM2_RC vt_cmd_nv_read_public(vt_cmd *c);
+TPM2_RC vt_cmd_nv_read(vt_cmd *c);
+TPM2_RC vt_cmd_nv_write(vt_cmd *c);
+TPM2_RC vt_cmd_nv_increment(vt_cmd *c);
+TPM2_RC vt_cmd_nv_extend(vt_cmd *c);
+TPM2_RC vt_cmd_nv_set_bits(vt_cmd *c);
+TPM2_RC vt_cmd_nv_write_lock(vt_cmd *c);
+TPM2_RC vt_cmd_nv_read_lock(vt_cmd *c);
+TPM2_RC vt_cmd_nv_global_write_lock(vt_cmd *c);
+TPM2_RC vt_cmd_nv_change_auth(vt_cmd *c);
 
 /* session.c */
 vt_session *vt_session_find(vt_engine *e, TPM2_HANDLE h);
 void vt_session_free(vt_session *s);
 unsigned vt_sessions_loaded(const vt_engine *e);
 /* The Name of an entity for cpHash (Part 1 §16): the handle for PCRs,
- * permanent handles and sessions; empty for sequence objects. */
+ * permanent handles and sessions; empty for sequence objects; nameAlg ||
+ * H(public area) for NV indices.  `out` holds VT_MAX_NAME octets. */
+#define VT_MAX_NAME (2u + VT_MAX_DIGEST)
 size_t vt_entity_name(vt_engine *e, TPM2_HANDLE h, uint8_t *out);
 
 #endif

@@ -30,6 +30,15 @@ unsigned vt_sessions_loaded(const vt_engine *e)
 
 size_t vt_entity_name(vt_engine *e, TPM2_HANDLE h, uint8_t *out)
 {
+    vt_nv_index *ix;
+
+    /* An NV index: nameAlg || H(TPMS_NV_PUBLIC), which changes with its
+     * attributes (WRITTEN, the locks) — Part 1 §16. */
+    if ((h >> 24) == TPM2_HT_NV_INDEX && (ix = vt_nv_find(&e->p.nv, h)) != NULL) {
+        size_t n = vt_nv_name(ix, out);
+        if (n)
+            return n;
+    }
     /* A sequence object has no public area: its Name is the Empty Buffer
      * (Part 1 §32.4.?). */
     if (vt_sequence_find(e, h))

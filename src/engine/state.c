@@ -9,7 +9,9 @@
 #include "engine/engine_internal.h"
 
 #define STATE_MAGIC "VTST"
-#define STATE_VERSION 1u
+/* 2: NV indices (the table, the counter high-water mark, each index's data).
+ * A version 1 state is refused with VT_ERR_STATE_VERSION, never mis-read. */
+#define STATE_VERSION 2u
 
 #include "engine/state.h"
 
@@ -107,8 +109,16 @@ static void walk(vt_walker *w, vt_persistent *p)
     vt_w_u32(w, &p->saved.pcr_update_counter);
     vt_w_bytes(w, p->saved.null_seed, VT_SEED_SIZE);
     vt_w_bytes(w, p->saved.null_proof, VT_SEED_SIZE);
+    vt_w_u64(w, &p->nv.max_counter);
+    {
+        unsigned i;
+        for (i = 0; i < VT_NV_MAX_INDICES; i++)
+            vt_nv_index_walk(w, &p->nv.index[i], p->nv.pool, p->nv.pool_size);
+    }
 
     if (!w->writing) {
+        if (!w->bad && !vt_nv_check_loaded(&p->nv))
+            w->bad = true;
         const uint8_t all = (1u << VT_BANK_COUNT) - 1;
         if ((p->pcr_banks & ~all) || (p->pcr_banks_pending & ~all))
             w->bad = true;
@@ -155,6 +165,10 @@ vt_status vt_state_unmarshal(vt_persistent *p, const uint8_t *buf, size_t len)
     if (version != STATE_VERSION)
         return VT_ERR_STATE_VERSION;
     memset(&tmp, 0, sizeof(tmp));
+    /* NV data is read straight into the engine's pool (a failed load
+     * leaves it undefined: the caller discards the engine). */
+    tmp.nv.pool = p->nv.pool;
+    tmp.nv.pool_size = p->nv.pool_size;
     walk(&w, &tmp);
     if (w.bad || w.off != w.cap) {
         vt_wipe(&tmp, sizeof(tmp));
@@ -167,7 +181,7 @@ vt_status vt_state_unmarshal(vt_persistent *p, const uint8_t *buf, size_t len)
 
 TPM2_RC vt_state_commit(vt_engine *e)
 {
-    size_t n = vt_state_marshal(&e->p, e->blob, sizeof(e->blob));
+    size_t n = vt_state_marshal(&e->p, e->blob, e->blob_cap);
 
     if (n == 0)
         return TPM2_RC_FAILURE;

@@ -77,6 +77,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--nv", type=lambda x: int(x, 0))
+    ap.add_argument("--ready", help="create this file after the first acknowledged change")
     ap.add_argument("mode", choices=["load", "check"])
     a = ap.parse_args()
     try:
@@ -104,6 +105,9 @@ def main():
             value += 1_000_000
             if clock_set(tpm, value) == 0:
                 acked_clock = value
+                if a.ready:
+                    open(a.ready, "w").close()
+                    a.ready = None
             if a.nv:
                 if nv_increment(tpm, a.nv) == 0:
                     acked_counter += 1

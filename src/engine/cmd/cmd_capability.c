@@ -187,7 +187,19 @@ static bool cap_handles(vt_engine *e, vt_out *o, uint32_t first, uint32_t n)
             h = (first & 0xFF000000u) | ((best & 0x00FFFFFFu) + 1);
         }
         break;
-    case TPM2_HT_NV_INDEX:
+    case TPM2_HT_NV_INDEX: {
+        /* Defined indices in handle order. */
+        TPM2_HANDLE next = first;
+        while (vt_nv_next_handle(&e->p.nv, next, &h)) {
+            if (!list_take(&l))
+                break;
+            vt_out_u32(o, h);
+            if (h == TPM2_NV_INDEX_LAST)
+                break;
+            next = h + 1;
+        }
+        break;
+    }
     case TPM2_HT_POLICY_SESSION: /* == TPM2_HT_SAVED_SESSION: none saved yet */
     case TPM2_HT_PERSISTENT:
         break; /* none exist yet */
@@ -251,8 +263,8 @@ static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
     case TPM2_PT_PCR_COUNT: *v = VT_PCR_COUNT; return true;
     case TPM2_PT_PCR_SELECT_MIN: *v = VT_PCR_SELECT_MIN; return true;
     case TPM2_PT_CONTEXT_GAP_MAX: *v = 0xFFFF; return true;
-    case TPM2_PT_NV_COUNTERS_MAX: *v = 0; return true;
-    case TPM2_PT_NV_INDEX_MAX: *v = 2048; return true;
+    case TPM2_PT_NV_COUNTERS_MAX: *v = 0; return true; /* no separate limit: they share the pool */
+    case TPM2_PT_NV_INDEX_MAX: *v = VT_NV_INDEX_MAX; return true;
     case TPM2_PT_MEMORY: *v = TPMA_MEMORY_SHAREDRAM | TPMA_MEMORY_SHAREDNV; return true;
     case TPM2_PT_CLOCK_UPDATE: *v = VT_CLOCK_SAVE_INTERVAL_MS; return true;
     case TPM2_PT_CONTEXT_HASH: *v = TPM2_ALG_SHA256; return true;
@@ -273,7 +285,7 @@ static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
     case TPM2_PT_TOTAL_COMMANDS: *v = (uint32_t)vt_command_count; return true;
     case TPM2_PT_LIBRARY_COMMANDS: *v = (uint32_t)vt_command_count; return true;
     case TPM2_PT_VENDOR_COMMANDS: *v = 0; return true;
-    case TPM2_PT_NV_BUFFER_MAX: *v = 1024; return true;
+    case TPM2_PT_NV_BUFFER_MAX: *v = VT_NV_BUFFER_MAX; return true;
     case TPM2_PT_MODES: *v = 0; return true;
     case TPM2_PT_MAX_CAP_BUFFER: *v = TPM2_MAX_CAP_BUFFER; return true;
 
@@ -290,7 +302,7 @@ static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
              (e->v.ph_enable_nv ? TPMA_STARTUP_CLEAR_PHENABLENV : 0) |
              (e->v.orderly ? TPMA_STARTUP_CLEAR_ORDERLY : 0);
         return true;
-    case TPM2_PT_HR_NV_INDEX: *v = 0; return true;
+    case TPM2_PT_HR_NV_INDEX: *v = vt_nv_count(&e->p.nv, false); return true;
     case TPM2_PT_HR_LOADED: *v = vt_sessions_loaded(e); return true;
     case TPM2_PT_HR_LOADED_AVAIL: *v = VT_MAX_LOADED_SESSIONS - vt_sessions_loaded(e); return true;
     case TPM2_PT_HR_ACTIVE: *v = vt_sessions_loaded(e); return true;
@@ -298,8 +310,14 @@ static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
     case TPM2_PT_HR_TRANSIENT_AVAIL: *v = VT_MAX_SEQUENCES - loaded; return true;
     case TPM2_PT_HR_PERSISTENT: *v = 0; return true;
     case TPM2_PT_HR_PERSISTENT_AVAIL: *v = 0; return true;
-    case TPM2_PT_NV_COUNTERS: *v = 0; return true;
-    case TPM2_PT_NV_COUNTERS_AVAIL: *v = 0; return true;
+    case TPM2_PT_NV_COUNTERS: *v = vt_nv_count(&e->p.nv, true); return true;
+    case TPM2_PT_NV_COUNTERS_AVAIL: {
+        /* A counter needs a table entry and 8 octets of pool. */
+        uint32_t slots = VT_NV_MAX_INDICES - vt_nv_count(&e->p.nv, false);
+        uint32_t room = (e->p.nv.pool_size - vt_nv_used(&e->p.nv)) / 8;
+        *v = min_u32(slots, room);
+        return true;
+    }
     case TPM2_PT_ALGORITHM_SET: *v = 0; return true;
     case TPM2_PT_LOADED_CURVES: *v = 0; return true;
     case TPM2_PT_LOCKOUT_COUNTER: *v = 0; return true;

@@ -56,6 +56,9 @@ TPM2_RC vt_cmd_startup(vt_cmd *c)
         e->v.pcr_update_counter = kind == TPM_RESUME ? p->saved.pcr_update_counter : 0;
         break;
     }
+    /* NV locks and CLEAR_STCLEAR data go at TPM Reset and TPM Restart,
+     * and survive TPM Resume (Part 2 §13.4). */
+    vt_nv_startup(&p->nv, kind != TPM_RESUME);
     /* The saved state is used once; a later power loss is disorderly. */
     p->last_shutdown = VT_SU_NONE;
     vt_wipe(&p->saved, sizeof(p->saved));
