@@ -111,19 +111,25 @@ static int ro_commit(void *ctx, const uint8_t *blob, size_t len)
     return -1;
 }
 
-/* Does the engine accept this blob?  VT_OK or why not. */
-static vt_status engine_validate(const uint8_t *blob, size_t len)
+/* Does the engine accept this blob?  VT_OK or why not; with info, what it
+ * says about itself.  The engine is made with the largest NV, so a state
+ * from a TPM with any --nv-size loads. */
+static vt_status engine_validate(const uint8_t *blob, size_t len, vt_engine_info *info)
 {
     ro_ctx r = { blob, len };
     vt_platform p = { &r, ro_entropy, ro_monotonic_ms, ro_load, ro_commit };
+    vt_engine_config cfg = { .nv_size = VT_NV_SIZE_LIMIT };
     vt_engine *e = NULL;
     vt_status st;
 
     if (len == 0)
         return VT_ERR_STATE_CORRUPT;
-    st = vt_engine_new(&p, &e);
-    if (st == VT_OK)
+    st = vt_engine_new_ex(&p, &cfg, &e);
+    if (st == VT_OK) {
+        if (info)
+            vt_engine_get_info(e, info);
         vt_engine_free(e);
+    }
     return st;
 }
 
@@ -180,37 +186,25 @@ static void free_blob(uint8_t *blob)
 
 /* ---- check ---- */
 
-/* What the engine state says about the clock and counts, at the fixed
- * offsets formats 1 and 2 share (docs/FORMAT.md; 2 appends NV).  Until the
- * engine has a read-only info call. */
-static void print_engine_fields(const uint8_t *b, size_t n)
+static void print_engine_info(const vt_engine_info *in)
 {
     static const char *bank[4] = { "sha1", "sha256", "sha384", "sha512" };
-    unsigned i, version;
+    unsigned i;
 
-    if (n < 12 + 6 * 64 + 2 + 24 || memcmp(b, "VTST", 4) != 0)
-        return;
-    version = (unsigned)get_be(b + 4, 8);
-    if (version != 1 && version != 2) {
-        printf("  (engine format %u: clock and counts not decoded here)\n", version);
-        return;
-    }
-    b += 12 + 6 * 64;
-    printf("  clock %llu ms, reset count %llu, restart count %llu\n",
-           (unsigned long long)get_be(b + 2, 8), (unsigned long long)get_be(b + 10, 8),
-           (unsigned long long)get_be(b + 18, 8));
+    printf("  clock %llu ms (%s), reset count %u, restart count %u\n", (unsigned long long)in->clock,
+           in->clock_safe ? "safe" : "not safe", in->reset_count, in->restart_count);
     printf("  PCR banks:");
     for (i = 0; i < 4; i++)
-        if (b[0] & (1u << i))
+        if (in->pcr_banks & (1u << i))
             printf(" %s", bank[i]);
-    if (b[1] != b[0]) {
+    if (in->pcr_banks_pending != in->pcr_banks) {
         printf(" (after the next TPM Reset:");
         for (i = 0; i < 4; i++)
-            if (b[1] & (1u << i))
+            if (in->pcr_banks_pending & (1u << i))
                 printf(" %s", bank[i]);
         printf(")");
     }
-    printf("\n");
+    printf("\n  NV: %u indices, %zu of %zu octets used\n", in->nv_indices, in->nv_used, in->nv_size);
 }
 
 static int state_check(const char *dir, const char *key)
@@ -220,11 +214,12 @@ static int state_check(const char *dir, const char *key)
     char id[2 * VT_TPM_ID_SIZE + 1];
     long n = load_dir(&s, dir, key, &blob);
     vt_status st;
+    vt_engine_info info;
     int i, rc = 1;
 
     if (n < 0)
         goto out;
-    st = engine_validate(blob, (size_t)n);
+    st = engine_validate(blob, (size_t)n, &info);
     if (st != VT_OK) {
         fprintf(stderr, "vitrum: the state in %s is refused by the engine: %s\n", dir, vt_status_str(st));
         goto out;
@@ -248,7 +243,7 @@ static int state_check(const char *dir, const char *key)
                (unsigned long long)si->file_size, i == s.newest ? " (newest)" : "");
     }
     printf("  engine state: format %u, %ld bytes, accepted by the engine\n", (unsigned)get_be(blob + 4, 8), n);
-    print_engine_fields(blob, (size_t)n);
+    print_engine_info(&info);
     if (s.warn[0])
         printf("  warning: %s\n", s.warn);
     rc = 0;
@@ -326,7 +321,7 @@ static int state_export(const char *dir, const char *file, const char *key, cons
     memset(&kp, 0, sizeof(kp));
     if (n < 0)
         goto out;
-    st = engine_validate(blob, (size_t)n);
+    st = engine_validate(blob, (size_t)n, NULL);
     if (st != VT_OK) {
         fprintf(stderr, "vitrum: the state in %s is refused by the engine: %s\n", dir, vt_status_str(st));
         goto out;
@@ -335,9 +330,10 @@ static int state_export(const char *dir, const char *file, const char *key, cons
     {
         ro_ctx r = { blob, (size_t)n };
         vt_platform p = { &r, ro_entropy, ro_monotonic_ms, ro_load, ro_commit };
+        vt_engine_config cfg = { .nv_size = VT_NV_SIZE_LIMIT };
         vt_engine *e = NULL;
         snap = malloc(BLOB_CAP);
-        if (!snap || vt_engine_new(&p, &e) != VT_OK) {
+        if (!snap || vt_engine_new_ex(&p, &cfg, &e) != VT_OK) {
             fprintf(stderr, "vitrum: cannot load the TPM in %s\n", dir);
             goto out;
         }
@@ -520,7 +516,7 @@ static int state_import(const char *file, const char *dir, const char *key, cons
     n = open_export(file, ekey ? ekey : key, &blob, id);
     if (n < 0)
         return 1;
-    st = engine_validate(blob, (size_t)n);
+    st = engine_validate(blob, (size_t)n, NULL);
     if (st != VT_OK) {
         fprintf(stderr, "vitrum: the state in %s is refused by the engine: %s\n", file, vt_status_str(st));
         goto out;

@@ -47,7 +47,7 @@ static const char usage_main[] =
 
 static const char usage_serve[] =
     "Usage: vitrum serve [--state DIR] [--port N] [--listen ADDR] [--startup clear|state|none]\n"
-    "                    [--key SPEC] [--no-sandbox]\n"
+    "                    [--key SPEC] [--nv-size SIZE] [--no-sandbox]\n"
     "\n"
     "Serve a TPM 2.0 in the foreground with the mssim protocol (the TPM 2.0\n"
     "reference simulator's): TPM commands on ADDR:N, platform signals (power,\n"
@@ -66,6 +66,8 @@ static const char usage_serve[] =
     "                   state runs TPM2_Startup(STATE) (resume after\n"
     "                   TPM2_Shutdown(STATE)); none powers on and waits for the\n"
     "                   client's TPM2_Startup, as a TPM after _TPM_Init.\n"
+    "  --nv-size SIZE   user NV for NV index data (default 64K, at most 8M);\n"
+    "                   a TPM's indices must fit what it is started with\n"
     "  --key SPEC       encrypt and authenticate the state at rest (AES-256-GCM)\n"
     "                   with the owner's key: SPEC is FILE (32 raw bytes, 64 hex\n"
     "                   characters, or else a passphrase, stretched with scrypt),\n"
@@ -101,6 +103,30 @@ static void default_state_dir(char *buf, size_t len)
         snprintf(buf, len, "%s/.local/state/vitrum", home ? home : ".");
 }
 
+/* "65536", "64K", "64KiB", "1M": a size in octets.  0 or -1. */
+static int parse_size(const char *s, size_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return -1;
+    if (*end == 'K' || *end == 'k')
+        v <<= 10, end++;
+    else if (*end == 'M' || *end == 'm')
+        v <<= 20, end++;
+    if (*end == 'i')
+        end++;
+    if (*end == 'B')
+        end++;
+    if (*end || v > SIZE_MAX)
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
 /* Send TPM2_Startup(su) as the platform firmware would.  Returns the TPM
  * response code. */
 static uint32_t firmware_startup(vt_engine *e, uint16_t su)
@@ -122,10 +148,12 @@ static int cmd_serve(int argc, char **argv)
         { "startup", required_argument, NULL, 'S' },
         { "no-sandbox", no_argument, NULL, 'N' },
         { "key", required_argument, NULL, 'k' },
+        { "nv-size", required_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     bool sandbox = true;
+    vt_engine_config cfg = { .nv_size = VT_NV_SIZE_DEFAULT };
     char state[4096] = "", err[512];
     const char *listen_addr = DEFAULT_LISTEN, *startup = "clear", *key = NULL;
     long port = DEFAULT_PORT;
@@ -159,6 +187,13 @@ static int cmd_serve(int argc, char **argv)
             break;
         case 'N': sandbox = false; break;
         case 'k': key = optarg; break;
+        case 'V':
+            if (parse_size(optarg, &cfg.nv_size) != 0 || cfg.nv_size < 1024 || cfg.nv_size > VT_NV_SIZE_LIMIT) {
+                fprintf(stderr, "vitrum: --nv-size must be from 1K to %uM (e.g. 64K, 1M)\n",
+                        VT_NV_SIZE_LIMIT >> 20);
+                return 2;
+            }
+            break;
         case 'h': fputs(usage_serve, stdout); return 0;
         default: fputs(usage_serve, stderr); return 2;
         }
@@ -186,7 +221,7 @@ static int cmd_serve(int argc, char **argv)
         return 1;
     }
     vt_platform_posix(&plat, &store);
-    st = vt_engine_new(&plat, &e);
+    st = vt_engine_new_ex(&plat, &cfg, &e);
     if (st != VT_OK) {
         fprintf(stderr, "vitrum: cannot start the TPM in %s: %s%s%s\n", state, vt_status_str(st),
                 store.err[0] ? ": " : "", store.err);

@@ -38,6 +38,11 @@ const char *vt_status_str(vt_status s);
  * commits it.  The TPM starts powered off. */
 vt_status vt_engine_new(const vt_platform *platform, vt_engine **out);
 
+/* The largest user NV a TPM may have (vt_engine_config.nv_size). */
+#define VT_NV_SIZE_LIMIT (8u * 1024u * 1024u)
+/* The default: 64 KiB of user NV. */
+#define VT_NV_SIZE_DEFAULT (64u * 1024u)
+
 /* What a TPM is built with.  Zero fields take the default. */
 typedef struct {
     /* Octets of user NV for NV index data (default 64 KiB, at most 8 MiB).
@@ -81,6 +86,21 @@ void vt_engine_secret_memory(const vt_engine *e, const void **p, size_t *len);
  * (for export and migration).  Returns its length, or 0 if cap is too
  * small. */
 size_t vt_engine_snapshot(vt_engine *e, uint8_t *buf, size_t cap);
+
+/* What a person or a tool may want to know about a TPM; nothing secret. */
+typedef struct {
+    unsigned state_version; /* engine state format (docs/FORMAT.md) */
+    uint64_t clock;         /* ms */
+    uint32_t reset_count, restart_count;
+    bool clock_safe;
+    uint8_t pcr_banks;         /* bit 0 SHA-1, 1 SHA-256, 2 SHA-384, 3 SHA-512 */
+    uint8_t pcr_banks_pending; /* after the next TPM Reset */
+    unsigned nv_indices;
+    size_t nv_used, nv_size;   /* octets of user NV */
+    bool started;
+} vt_engine_info;
+
+void vt_engine_get_info(vt_engine *e, vt_engine_info *out);
 
 /* Number of commands executed since the engine was created. */
 uint64_t vt_engine_commands_served(const vt_engine *e);

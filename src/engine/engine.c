@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "engine/engine_internal.h"
+#include "engine/nv.h"
 
 const char *vt_status_str(vt_status s)
 {
@@ -219,4 +220,20 @@ void vt_engine_secret_memory(const vt_engine *e, const void **p, size_t *len)
 size_t vt_engine_snapshot(vt_engine *e, uint8_t *buf, size_t cap)
 {
     return vt_state_marshal(&e->p, buf, cap);
+}
+
+void vt_engine_get_info(vt_engine *e, vt_engine_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->state_version = vt_state_version();
+    out->clock = vt_clock_now(e);
+    out->reset_count = e->p.reset_count;
+    out->restart_count = e->p.restart_count;
+    out->clock_safe = e->p.clock_safe;
+    out->pcr_banks = e->p.pcr_banks;
+    out->pcr_banks_pending = e->p.pcr_banks_pending;
+    out->nv_indices = vt_nv_count(&e->p.nv, false);
+    out->nv_used = vt_nv_used(&e->p.nv);
+    out->nv_size = e->p.nv.pool_size;
+    out->started = e->powered && e->v.started;
 }

@@ -176,6 +176,7 @@ typedef TPM2_RC (*vt_action)(vt_cmd *c);
 size_t vt_state_marshal(const vt_persistent *p, uint8_t *buf, size_t cap);
 vt_status vt_state_unmarshal(vt_persistent *p, const uint8_t *buf, size_t len);
 TPM2_RC vt_state_commit(vt_engine *e);
+unsigned vt_state_version(void);
 
 /* random.c */
 void vt_drbg_seed(vt_engine *e, const uint8_t *extra, size_t extra_len);

@@ -18,8 +18,8 @@
 #include "engine/state.h"
 
 #define VT_NV_MAX_INDICES 128u          /* entries in the index table */
-#define VT_NV_DEFAULT_SIZE (64u * 1024u) /* user NV octets when none is configured */
-#define VT_NV_MAX_SIZE (8u * 1024u * 1024u)
+#define VT_NV_DEFAULT_SIZE VT_NV_SIZE_DEFAULT /* user NV octets when none is configured */
+#define VT_NV_MAX_SIZE VT_NV_SIZE_LIMIT
 #define VT_NV_INDEX_MAX 2048u  /* TPM_PT_NV_INDEX_MAX: largest dataSize */
 #define VT_NV_BUFFER_MAX 1024u /* TPM_PT_NV_BUFFER_MAX: largest read or write */
 

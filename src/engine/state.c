@@ -191,3 +191,8 @@ TPM2_RC vt_state_commit(vt_engine *e)
         return TPM2_RC_NV_UNAVAILABLE;
     return TPM2_RC_SUCCESS;
 }
+
+unsigned vt_state_version(void)
+{
+    return STATE_VERSION;
+}
