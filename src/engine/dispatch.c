@@ -136,6 +136,16 @@ static TPM2_RC process_sessions(vt_cmd *c, const vt_cmd_def *d, vt_in *cur,
         s = &ses[(*n_ses)++];
         RETURN_IF_ERROR(vt_auth_parse_session(&area, *n_ses, s));
     }
+    /* A session may appear once per command; only TPM_RS_PW may repeat
+     * (Part 1 §18.?): two uses would race for one nonceTPM. */
+    for (i = 1; i < *n_ses; i++) {
+        unsigned j;
+        if (ses[i].kind == VT_SES_PASSWORD)
+            continue;
+        for (j = 0; j < i; j++)
+            if (ses[j].handle == ses[i].handle)
+                return VT_RC_S(TPM2_RC_HANDLE, i + 1);
+    }
     if (*n_ses < d->n_auth)
         return TPM2_RC_AUTH_MISSING;
     for (i = 0; i < *n_ses; i++)

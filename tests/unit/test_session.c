@@ -188,6 +188,31 @@ static void session_table_fills_up(void **state)
     }
 }
 
+/* The same session twice in one authorization area is refused: both uses
+ * would answer with their own new nonceTPM (found by fuzz_engine). */
+static void same_session_twice_is_refused(void **state)
+{
+    uint8_t nc[16] = { 3 }, mac[32] = { 0 };
+    session s;
+    frame f;
+    int k;
+    (void)state;
+    assert_int_equal(start_session(&s, nc, 0x40000007), 0);
+    f_cmd(&f, 0x8002, 0x185); /* EventSequenceComplete: two auth handles */
+    f_u32(&f, 16);
+    f_u32(&f, 0x80000000);
+    f_u32(&f, 2 * (4 + 2 + 16 + 1 + 2 + 32));
+    for (k = 0; k < 2; k++) {
+        f_u32(&f, s.handle);
+        f_2b(&f, nc, 16);
+        f_u8(&f, 1);
+        f_2b(&f, mac, 32);
+    }
+    f_u16(&f, 0);
+    f_done(&f);
+    assert_int_equal(run(E, &f, rsp, NULL), 0xA8B); /* TPM_RC_HANDLE + S2 */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +220,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_hmac_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(nonce_caller_size_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(session_table_fills_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(same_session_twice_is_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
