@@ -196,11 +196,18 @@ static void same_session_twice_is_refused(void **state)
     session s;
     frame f;
     int k;
+    uint32_t seq;
     (void)state;
+    f_cmd(&f, 0x8001, 0x186); /* HashSequenceStart: an event sequence */
+    f_u16(&f, 0);
+    f_u16(&f, 0x0010);
+    f_done(&f);
+    assert_int_equal(run(E, &f, rsp, NULL), 0);
+    seq = be32_at(rsp + 10);
     assert_int_equal(start_session(&s, nc, 0x40000007), 0);
     f_cmd(&f, 0x8002, 0x185); /* EventSequenceComplete: two auth handles */
     f_u32(&f, 16);
-    f_u32(&f, 0x80000000);
+    f_u32(&f, seq);
     f_u32(&f, 2 * (4 + 2 + 16 + 1 + 2 + 32));
     for (k = 0; k < 2; k++) {
         f_u32(&f, s.handle);
