@@ -78,7 +78,14 @@ static uint64_t get_be(const uint8_t *p, unsigned n)
 typedef struct {
     const uint8_t *blob;
     size_t len;
+    vt_store *store; /* its journal is replayed over blob; may be NULL */
 } ro_ctx;
+
+static long ro_replay(void *ctx, int (*apply)(void *actx, const uint8_t *rec, size_t len), void *actx)
+{
+    ro_ctx *r = ctx;
+    return r->store ? vt_store_replay(r->store, apply, actx) : 0;
+}
 
 static int ro_entropy(void *ctx, uint8_t *buf, size_t len)
 {
@@ -114,10 +121,10 @@ static int ro_commit(void *ctx, const uint8_t *blob, size_t len)
 /* Does the engine accept this blob?  VT_OK or why not; with info, what it
  * says about itself.  The engine is made with the largest NV, so a state
  * from a TPM with any --nv-size loads. */
-static vt_status engine_validate(const uint8_t *blob, size_t len, vt_engine_info *info)
+static vt_status engine_validate(const uint8_t *blob, size_t len, vt_store *store, vt_engine_info *info)
 {
-    ro_ctx r = { blob, len };
-    vt_platform p = { &r, ro_entropy, ro_monotonic_ms, ro_load, ro_commit };
+    ro_ctx r = { blob, len, store };
+    vt_platform p = { &r, ro_entropy, ro_monotonic_ms, ro_load, ro_commit, NULL, ro_replay };
     vt_engine_config cfg = { .nv_size = VT_NV_SIZE_LIMIT };
     vt_engine *e = NULL;
     vt_status st;
@@ -219,7 +226,7 @@ static int state_check(const char *dir, const char *key)
 
     if (n < 0)
         goto out;
-    st = engine_validate(blob, (size_t)n, &info);
+    st = engine_validate(blob, (size_t)n, &s, &info);
     if (st != VT_OK) {
         fprintf(stderr, "vitrum: the state in %s is refused by the engine: %s\n", dir, vt_status_str(st));
         goto out;
@@ -321,15 +328,16 @@ static int state_export(const char *dir, const char *file, const char *key, cons
     memset(&kp, 0, sizeof(kp));
     if (n < 0)
         goto out;
-    st = engine_validate(blob, (size_t)n, NULL);
+    st = engine_validate(blob, (size_t)n, &s, NULL);
     if (st != VT_OK) {
         fprintf(stderr, "vitrum: the state in %s is refused by the engine: %s\n", dir, vt_status_str(st));
         goto out;
     }
-    /* The engine's own snapshot: the full state as it holds it. */
+    /* The engine's own snapshot: the full state as it holds it, the
+     * journal replayed. */
     {
-        ro_ctx r = { blob, (size_t)n };
-        vt_platform p = { &r, ro_entropy, ro_monotonic_ms, ro_load, ro_commit };
+        ro_ctx r = { blob, (size_t)n, &s };
+        vt_platform p = { &r, ro_entropy, ro_monotonic_ms, ro_load, ro_commit, NULL, ro_replay };
         vt_engine_config cfg = { .nv_size = VT_NV_SIZE_LIMIT };
         vt_engine *e = NULL;
         snap = malloc(BLOB_CAP);
@@ -507,7 +515,7 @@ static int state_import(const char *file, const char *dir, const char *key, cons
     char hex[2 * VT_TPM_ID_SIZE + 1];
     int rc = 1;
 
-    s.dir_fd = s.lock_fd = s.slot_fd[0] = s.slot_fd[1] = -1;
+    s.dir_fd = s.lock_fd = s.slot_fd[0] = s.slot_fd[1] = s.journal_fd = -1;
     s.key = NULL;
     if (dir_usable_for_import(dir) != 0) {
         fprintf(stderr, "vitrum: %s is not empty (import creates a new state directory)\n", dir);
@@ -516,7 +524,7 @@ static int state_import(const char *file, const char *dir, const char *key, cons
     n = open_export(file, ekey ? ekey : key, &blob, id);
     if (n < 0)
         return 1;
-    st = engine_validate(blob, (size_t)n, NULL);
+    st = engine_validate(blob, (size_t)n, NULL, NULL);
     if (st != VT_OK) {
         fprintf(stderr, "vitrum: the state in %s is refused by the engine: %s\n", file, vt_status_str(st));
         goto out;

@@ -29,6 +29,15 @@ typedef struct vt_platform {
      * is seen, never a mix) and returns 0, or -1 when it could not. */
     long (*state_load)(void *ctx, uint8_t *buf, size_t cap);
     int (*state_commit)(void *ctx, const uint8_t *blob, size_t len);
+
+    /* Optional journal (both NULL: every change is a full state_commit).
+     * state_append makes one record durable after the last commit, in
+     * order; state_replay hands apply() every record appended since the
+     * blob state_load returned, in order, and returns their number or -1.
+     * A change to one NV index goes to the journal, so a write to a large
+     * index does not rewrite the whole state. */
+    int (*state_append)(void *ctx, const uint8_t *rec, size_t len);
+    long (*state_replay)(void *ctx, int (*apply)(void *actx, const uint8_t *rec, size_t len), void *actx);
 } vt_platform;
 
 #endif

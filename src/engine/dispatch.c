@@ -212,7 +212,7 @@ static TPM2_RC execute(vt_cmd *c, const uint8_t *cmd, size_t len, uint8_t *rsp,
     if (!c->in.ended || c->out.overflow)
         return TPM2_RC_FAILURE;
     if (c->state_changed)
-        RETURN_IF_ERROR(vt_state_commit(e));
+        RETURN_IF_ERROR(c->nv_only ? vt_state_commit_nv(e, c->nv_only - 1) : vt_state_commit(e));
 
     /* Response: header, handles, [parameterSize], parameters, [sessions]. */
     {

@@ -96,6 +96,8 @@ vt_status vt_engine_new_ex(const vt_platform *platform, const vt_engine_config *
         st = manufacture(e);
     } else {
         st = vt_state_unmarshal(&e->p, e->blob, (size_t)n);
+        if (st == VT_OK)
+            st = vt_state_replay(e);
     }
     if (st != VT_OK)
         goto fail;

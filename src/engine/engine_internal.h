@@ -140,6 +140,7 @@ struct vt_engine {
     /* Preallocated so the command path never allocates. */
     vt_hash_ctx *seq_ctx[VT_MAX_SEQUENCES][VT_BANK_COUNT];
     vt_hash_ctx *drtm_ctx[VT_BANK_COUNT];
+    size_t journal_bytes; /* appended since the last full commit */
     uint8_t *blob; /* marshalled state, blob_cap octets (room for a full NV pool) */
     size_t blob_cap;
     size_t mem_size; /* the engine, its NV pool and blob: one allocation */
@@ -166,6 +167,10 @@ typedef struct vt_cmd {
     vt_out out;   /* the response parameter area */
     uint32_t rsp_handle; /* when the command returns one */
     bool state_changed;  /* the action changed vt_persistent: commit it */
+    /* 1 + the slot of the one NV index the action changed, when that index
+     * (and the counter high-water mark) is all that changed: the commit is
+     * then a journal record of that index, not the whole state. */
+    unsigned nv_only;
 } vt_cmd;
 
 typedef TPM2_RC (*vt_action)(vt_cmd *c);
@@ -176,6 +181,11 @@ typedef TPM2_RC (*vt_action)(vt_cmd *c);
 size_t vt_state_marshal(const vt_persistent *p, uint8_t *buf, size_t cap);
 vt_status vt_state_unmarshal(vt_persistent *p, const uint8_t *buf, size_t len);
 TPM2_RC vt_state_commit(vt_engine *e);
+/* Commit a change confined to NV index `slot` (journal record, or a full
+ * commit when there is no journal or it has grown large). */
+TPM2_RC vt_state_commit_nv(vt_engine *e, unsigned slot);
+/* Replay the platform's journal after a load.  VT_OK or why not. */
+vt_status vt_state_replay(vt_engine *e);
 unsigned vt_state_version(void);
 
 /* random.c */

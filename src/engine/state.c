@@ -14,6 +14,7 @@
 #define STATE_VERSION 2u
 
 #include "engine/state.h"
+#include "engine/nv.h"
 
 
 void vt_w_bytes(vt_walker *w, void *p, size_t n)
@@ -189,7 +190,74 @@ TPM2_RC vt_state_commit(vt_engine *e)
         return TPM2_RC_NV_UNAVAILABLE;
     if (e->plat.state_commit(e->plat.ctx, e->blob, n) != 0)
         return TPM2_RC_NV_UNAVAILABLE;
+    e->journal_bytes = 0;
     return TPM2_RC_SUCCESS;
+}
+
+/* ---- journal records (docs/FORMAT.md) ----
+ * type 1, NV index: u8 1 | u64 slot | u64 counter high-water mark | the
+ * index as vt_nv_index_walk stores it.  Only changes that leave the NV
+ * layout alone are journalled (define and undefine move other indices'
+ * data and take a full commit). */
+#define REC_NV_INDEX 1u
+/* Past this many journal bytes the next change is a full commit, which
+ * empties the journal: loading replays at most this much. */
+#define JOURNAL_LIMIT (256u * 1024u)
+
+static void walk_nv_record(vt_walker *w, vt_persistent *p, uint64_t *slot)
+{
+    uint8_t type = REC_NV_INDEX;
+    vt_w_u8(w, &type);
+    if (type != REC_NV_INDEX)
+        w->bad = true;
+    vt_w_u64(w, slot);
+    if (*slot >= VT_NV_MAX_INDICES) {
+        w->bad = true;
+        return;
+    }
+    vt_w_u64(w, &p->nv.max_counter);
+    vt_nv_index_walk(w, &p->nv.index[*slot], p->nv.pool, p->nv.pool_size);
+}
+
+TPM2_RC vt_state_commit_nv(vt_engine *e, unsigned slot)
+{
+    vt_walker w = { .writing = true, .buf = e->blob, .cap = e->blob_cap };
+    uint64_t s = slot;
+
+    if (!e->plat.state_append || e->journal_bytes >= JOURNAL_LIMIT)
+        return vt_state_commit(e);
+    if (!e->nv_available)
+        return TPM2_RC_NV_UNAVAILABLE;
+    walk_nv_record(&w, &e->p, &s);
+    if (w.bad)
+        return TPM2_RC_FAILURE;
+    if (e->plat.state_append(e->plat.ctx, e->blob, w.off) != 0)
+        return TPM2_RC_NV_UNAVAILABLE;
+    e->journal_bytes += w.off;
+    return TPM2_RC_SUCCESS;
+}
+
+static int apply_record(void *ctx, const uint8_t *rec, size_t len)
+{
+    vt_engine *e = ctx;
+    vt_walker w = { .writing = false, .buf = (uint8_t *)rec, .cap = len };
+    uint64_t slot = 0;
+
+    walk_nv_record(&w, &e->p, &slot);
+    if (w.bad || w.off != len)
+        return -1;
+    e->journal_bytes += len;
+    return 0;
+}
+
+vt_status vt_state_replay(vt_engine *e)
+{
+    if (!e->plat.state_replay)
+        return VT_OK;
+    if (e->plat.state_replay(e->plat.ctx, apply_record, e) < 0)
+        return VT_ERR_STATE_CORRUPT;
+    /* The indices replayed must still fit together in the pool. */
+    return vt_nv_check_loaded(&e->p.nv) ? VT_OK : VT_ERR_STATE_CORRUPT;
 }
 
 unsigned vt_state_version(void)

@@ -38,6 +38,16 @@ static int posix_state_commit(void *ctx, const uint8_t *blob, size_t len)
     return vt_store_commit((vt_store *)ctx, blob, len);
 }
 
+static int posix_state_append(void *ctx, const uint8_t *rec, size_t len)
+{
+    return vt_store_append((vt_store *)ctx, rec, len);
+}
+
+static long posix_state_replay(void *ctx, int (*apply)(void *actx, const uint8_t *rec, size_t len), void *actx)
+{
+    return vt_store_replay((vt_store *)ctx, apply, actx);
+}
+
 void vt_platform_posix(vt_platform *p, vt_store *store)
 {
     p->ctx = store;
@@ -45,4 +55,6 @@ void vt_platform_posix(vt_platform *p, vt_store *store)
     p->monotonic_ms = posix_monotonic_ms;
     p->state_load = posix_state_load;
     p->state_commit = posix_state_commit;
+    p->state_append = posix_state_append;
+    p->state_replay = posix_state_replay;
 }

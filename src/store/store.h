@@ -57,6 +57,10 @@ typedef struct {
     bool kdf_pending;  /* passphrase, new directory: write the kdf file at the first commit */
     vt_kdf_params kdf;
     vt_slot_info slot[2]; /* what the last load found */
+    int journal_fd;        /* the journal file, open from vt_store_open on */
+    uint64_t journal_end;  /* where the next record goes */
+    uint32_t journal_n;    /* records since the newest slot */
+    bool journal_tail;     /* bytes after journal_end to cut before appending */
     char err[512];  /* last error, one line for the user */
     char warn[512]; /* a load that succeeded but found something to report */
 } vt_store;
@@ -75,8 +79,21 @@ void vt_store_set_id(vt_store *s, const uint8_t id[VT_TPM_ID_SIZE]);
  * state yet, -1 (err set) if the state cannot be used.  s->warn is set
  * when one slot was left damaged by an interrupted commit. */
 long vt_store_load(vt_store *s, uint8_t *buf, size_t cap);
-/* Make blob the durable state.  0 or -1 with store->err set. */
+/* Make blob the durable state (a full snapshot into the older slot; the
+ * journal is emptied).  0 or -1 with store->err set. */
 int vt_store_commit(vt_store *s, const uint8_t *blob, size_t len);
+
+/* The journal (docs/FORMAT.md): records that each change a small part of
+ * the state, appended after the newest slot, one fdatasync each.
+ * vt_store_append makes rec durable as the next record; it needs a slot to
+ * follow (after vt_store_load found one, or a first commit).  0 or -1.  */
+int vt_store_append(vt_store *s, const uint8_t *rec, size_t len);
+/* After vt_store_load: hand every valid record that follows the newest slot
+ * to apply(), in order.  A record cut short at the end of the file (a crash
+ * during its append, never acknowledged) ends the journal; damage anywhere
+ * else is refused.  Returns the number of records, or -1 (err set; also
+ * when apply returns non-zero). */
+long vt_store_replay(vt_store *s, int (*apply)(void *ctx, const uint8_t *rec, size_t len), void *ctx);
 
 const char *vt_slot_status_str(vt_slot_status st);
 

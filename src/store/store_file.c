@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "store/store.h"
+#include "store/journal_int.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -71,7 +72,7 @@ static int mkdir_p(const char *path)
 int vt_store_open(vt_store *s, const char *dir)
 {
     memset(s, 0, sizeof(*s));
-    s->dir_fd = s->lock_fd = s->slot_fd[0] = s->slot_fd[1] = -1;
+    s->dir_fd = s->lock_fd = s->slot_fd[0] = s->slot_fd[1] = s->journal_fd = -1;
     s->newest = -1;
     if (strlen(dir) >= sizeof(s->dir)) {
         snprintf(s->err, sizeof(s->err), "state directory path too long");
@@ -108,6 +109,10 @@ int vt_store_open(vt_store *s, const char *dir)
             return -1;
         }
     }
+    if (vt_journal_open(s) != 0) {
+        vt_store_close(s);
+        return -1;
+    }
     return 0;
 }
 
@@ -123,7 +128,9 @@ void vt_store_close(vt_store *s)
         close(s->lock_fd);
     if (s->dir_fd >= 0)
         close(s->dir_fd);
-    s->lock_fd = s->dir_fd = s->slot_fd[0] = s->slot_fd[1] = -1;
+    if (s->journal_fd >= 0)
+        close(s->journal_fd);
+    s->lock_fd = s->dir_fd = s->slot_fd[0] = s->slot_fd[1] = s->journal_fd = -1;
 }
 
 const char *vt_slot_status_str(vt_slot_status st)
@@ -623,5 +630,10 @@ int vt_store_commit(vt_store *s, const uint8_t *blob, size_t len)
             return -1;
         return write_slot(s, 1, blob, len);
     }
-    return write_slot(s, 1 - s->newest, blob, len);
+    if (write_slot(s, 1 - s->newest, blob, len) != 0)
+        return -1;
+    /* The snapshot holds everything the journal did.  Should we stop before
+     * the journal is emptied, its records name the older slot and are
+     * skipped by the loader. */
+    return vt_journal_reset(s);
 }

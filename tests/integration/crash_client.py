@@ -73,11 +73,35 @@ def nv_read_counter(tpm, index):
     return struct.unpack(">Q", rsp[16:24])[0]
 
 
+def pattern(i):
+    """The 64 bytes the i-th NV_Write writes."""
+    import hashlib
+    d = hashlib.sha512(b"vitrum crash %d" % i).digest()
+    return d
+
+
+def nv_write(tpm, index, data):
+    body = struct.pack(">II", index, index) + struct.pack(">I", len(PW_SESSION)) + PW_SESSION
+    body += struct.pack(">H", len(data)) + data + struct.pack(">H", 0)
+    return tpm.call(cmd_frame(0x8002, 0x137, body))[0]
+
+
+def nv_read(tpm, index, size):
+    body = struct.pack(">II", index, index) + struct.pack(">I", len(PW_SESSION)) + PW_SESSION
+    body += struct.pack(">HH", size, 0)
+    rc, rsp = tpm.call(cmd_frame(0x8002, 0x14E, body))
+    if rc:
+        raise RuntimeError("NV_Read rc=0x%x" % rc)
+    return rsp[16:16 + size]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--nv", type=lambda x: int(x, 0))
     ap.add_argument("--ready", help="create this file after the first acknowledged change")
+    ap.add_argument("--data", type=lambda x: int(x, 0),
+                    help="also NV_Write pattern(i) to this 64-byte index; 'check' prints data=i")
     ap.add_argument("mode", choices=["load", "check"])
     a = ap.parse_args()
     try:
@@ -91,6 +115,18 @@ def main():
         out = "clock=%d" % read_clock(tpm)
         if a.nv:
             out += " counter=%d" % nv_read_counter(tpm, a.nv)
+        if a.data:
+            got = nv_read(tpm, a.data, 64)
+            # which write is it?  Search down from a bound the test passes
+            # through the environment, else report unknown.
+            import os
+            hi = int(os.environ.get("CRASH_DATA_MAX", "0"))
+            which = -1
+            for i in range(hi, -1, -1):
+                if pattern(i) == got:
+                    which = i
+                    break
+            out += " data=%d" % which
         print(out)
         return 0
     try:
@@ -100,6 +136,9 @@ def main():
         print("none")  # killed before anything was acknowledged
         return 0
     value = acked_clock + 10_000_000
+    import os
+    i_data = int(os.environ.get("CRASH_DATA_NEXT", "1"))
+    acked_data = -1
     try:
         while True:
             value += 1_000_000
@@ -111,11 +150,17 @@ def main():
             if a.nv:
                 if nv_increment(tpm, a.nv) == 0:
                     acked_counter += 1
+            if a.data:
+                if nv_write(tpm, a.data, pattern(i_data)) == 0:
+                    acked_data = i_data
+                i_data += 1
     except (ConnectionError, OSError, struct.error):
         pass
     out = "clock=%d" % acked_clock
     if a.nv:
         out += " counter=%d" % acked_counter
+    if a.data:
+        out += " data=%d next=%d" % (acked_data, i_data)
     print(out)
     return 0
 

@@ -162,6 +162,14 @@ static TPM2_RC check_public(vt_cmd *c, const TPMS_NV_PUBLIC *pub, uint16_t auth_
     return TPM2_RC_SUCCESS;
 }
 
+/* This index, and at most the counter high-water mark, is all the action
+ * changed: the commit can be one journal record. */
+static void changed_index(vt_cmd *c, const vt_nv_index *ix)
+{
+    c->state_changed = true;
+    c->nv_only = (unsigned)(ix - c->e->p.nv.index) + 1;
+}
+
 TPM2_RC vt_cmd_nv_define_space(vt_cmd *c)
 {
     vt_engine *e = c->e;
@@ -328,7 +336,7 @@ TPM2_RC vt_cmd_nv_write(vt_cmd *c)
         return TPM2_RC_NV_RANGE;
     memcpy(data_of(c, ix) + offset, data, size);
     ix->pub.attributes |= TPMA_NV_WRITTEN;
-    c->state_changed = true;
+    changed_index(c, ix);
     return TPM2_RC_SUCCESS;
 }
 
@@ -351,7 +359,7 @@ TPM2_RC vt_cmd_nv_increment(vt_cmd *c)
     if (v > nv->max_counter)
         nv->max_counter = v;
     ix->pub.attributes |= TPMA_NV_WRITTEN;
-    c->state_changed = true;
+    changed_index(c, ix);
     return TPM2_RC_SUCCESS;
 }
 
@@ -378,7 +386,7 @@ TPM2_RC vt_cmd_nv_extend(vt_cmd *c)
     }
     memcpy(data_of(c, ix), out, hlen);
     ix->pub.attributes |= TPMA_NV_WRITTEN;
-    c->state_changed = true;
+    changed_index(c, ix);
     return TPM2_RC_SUCCESS;
 }
 
@@ -394,7 +402,7 @@ TPM2_RC vt_cmd_nv_set_bits(vt_cmd *c)
     v = (ix->pub.attributes & TPMA_NV_WRITTEN) ? get_be64(data_of(c, ix)) : 0;
     put_be64(data_of(c, ix), v | bits);
     ix->pub.attributes |= TPMA_NV_WRITTEN;
-    c->state_changed = true;
+    changed_index(c, ix);
     return TPM2_RC_SUCCESS;
 }
 
@@ -410,7 +418,7 @@ TPM2_RC vt_cmd_nv_write_lock(vt_cmd *c)
     if (!(ix->pub.attributes & (TPMA_NV_WRITEDEFINE | TPMA_NV_WRITE_STCLEAR)))
         return VT_RC_H(TPM2_RC_ATTRIBUTES, 2);
     ix->pub.attributes |= TPMA_NV_WRITELOCKED;
-    c->state_changed = true;
+    changed_index(c, ix);
     return TPM2_RC_SUCCESS;
 }
 
@@ -423,7 +431,7 @@ TPM2_RC vt_cmd_nv_read_lock(vt_cmd *c)
     if (!(ix->pub.attributes & TPMA_NV_READ_STCLEAR))
         return VT_RC_H(TPM2_RC_ATTRIBUTES, 2);
     ix->pub.attributes |= TPMA_NV_READLOCKED;
-    c->state_changed = true;
+    changed_index(c, ix);
     return TPM2_RC_SUCCESS;
 }
 
@@ -457,6 +465,6 @@ TPM2_RC vt_cmd_nv_change_auth(vt_cmd *c)
     if (len > vt_hash_size(ix->pub.nameAlg))
         return VT_RC_P(TPM2_RC_SIZE, 1);
     set_auth(ix, auth, len);
-    c->state_changed = true;
+    changed_index(c, ix);
     return TPM2_RC_SUCCESS;
 }
