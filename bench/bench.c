@@ -680,6 +680,7 @@ static void usage(FILE *f)
         "             [--label NAME]\n"
         "       bench --startup-probe --proto mssim|raw [--host H] --port P\n"
         "             [--timeout-ms MS] -- CMD ARGS...\n"
+        "       bench --proto mssim|raw --port P --define-nv N   (define N written 64-byte indices)\n"
         "       bench --free-port\n"
         "       bench --list-ops\n");
 }
@@ -803,6 +804,7 @@ int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *opname = "getrandom", *label = NULL;
     int port = -1, probe = 0;
+    long define_nv = 0;
     long count = 2000, warmup = 200, timeout_ms = 10000;
     pid_t srv_pid = 0;
     enum proto proto = P_MSSIM, echo_as = P_MSSIM;
@@ -829,6 +831,7 @@ int main(int argc, char **argv)
                 die("--echo-as takes mssim or raw");
         }
         else if (!strcmp(a, "--startup-probe")) probe = 1;
+        else if (!strcmp(a, "--define-nv")) { NEED(); define_nv = parse_num(v, a); }
         else if (!strcmp(a, "--free-port")) return free_port();
         else if (!strcmp(a, "--list-ops")) {
             for (size_t k = 0; k < NOPS; k++)
@@ -852,6 +855,24 @@ int main(int argc, char **argv)
     }
     if (i < argc)
         die("unexpected argument '%s'", argv[i]);
+
+    if (define_nv > 0) {
+        /* For the on-disk size comparison: N written 64-byte indices. */
+        struct conn *dc = calloc(1, sizeof *dc);
+        if (!dc)
+            die("out of memory");
+        dc->proto = proto;
+        conn_open(dc, host, port);
+        tpm_startup(dc);
+        for (long k = 0; k < define_nv; k++)
+            if (nv_setup_one(dc, 0x01600000u + (uint32_t)k,
+                             TPMA_NV_AUTHWRITE_ | TPMA_NV_AUTHREAD_ | TPMA_NV_NO_DA_, 64) != 0)
+                die("--define-nv: index %ld failed", k);
+        conn_close(dc);
+        free(dc);
+        printf("defined=%ld\n", define_nv);
+        return 0;
+    }
 
     const struct op *op = find_op(opname);
     if (!op)

@@ -17,7 +17,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROUNDS=${ROUNDS:-5}
 COUNT=${COUNT:-2000}
 WARMUP=${WARMUP:-200}
-OPS=${OPS:-"getrandom pcrextend pcrread hash1k"}
+OPS=${OPS:-"getrandom pcrextend pcrread hash1k nvwrite64 nvwrite1k nvincrement nvread64"}
 STARTS=${STARTS:-5}              # start-up measurements per server and kind
 TCTI_COUNT=${TCTI_COUNT:-200}
 SERVER_CPU=${SERVER_CPU:-1}
@@ -119,6 +119,7 @@ mkdir -p "$BIN"
 log "building bench tools with $CC"
 $CC "${CFLAGS_BENCH[@]}" -o "$BIN/bench" "$ROOT/bench/bench.c"
 $CC "${CFLAGS_BENCH[@]}" -o "$BIN/echo_server" "$ROOT/bench/echo_server.c"
+$CC "${CFLAGS_BENCH[@]}" -o "$BIN/fsync_floor" "$ROOT/bench/fsync_floor.c"
 HAVE_TCTI=0
 TSS_FLAGS=()
 if read -ra TSS_FLAGS < <(pkg-config --cflags --libs tss2-esys tss2-tctildr tss2-rc 2>/dev/null) &&
@@ -294,6 +295,38 @@ for r in $(seq "$ROUNDS"); do
             run_tcti "$t" "$r"
         done
     fi
+    # the durability floor, on the disk the state directories are on
+    taskset -c "$SERVER_CPU" "$BIN/fsync_floor" "$WORK" "$COUNT" | sed "s/\$/ round=$r/" >>"$RAW"
+done
+
+# ------------------------------------------------------- state on disk
+# Bytes in the state directory of a new TPM, and after 100 written 64-byte
+# NV indices (the server stopped cleanly each time).
+declare -A SIZE_EMPTY SIZE_100
+measure_state_size() {
+    local t=$1 n=$2 dir=$WORK/size-$1-$2 port pid proto
+    proto=$(proto_of "$t")
+    mkdir -p "$dir"
+    port=$("$BENCH" --free-port)
+    server_cmd "$t" "$port" "$dir"
+    "${CMD[@]}" >>"$WORK/$t.size.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do
+        "$BENCH" --proto "$proto" --port "$port" --op getrandom --count 1 --warmup 0 >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    if [ "$n" -gt 0 ]; then
+        "$BENCH" --proto "$proto" --port "$port" --define-nv "$n" >/dev/null 2>>"$WORK/$t.size.log" ||
+            log "$t: defining $n indices failed"
+    fi
+    kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+    du -sb "$dir" | cut -f1
+}
+for t in "${ACTIVE[@]}"; do
+    [ "$t" = echo ] && continue
+    SIZE_EMPTY[$t]=$(measure_state_size "$t" 0)
+    SIZE_100[$t]=$(measure_state_size "$t" 100)
+    log "$t: state ${SIZE_EMPTY[$t]} bytes new, ${SIZE_100[$t]} bytes with 100 NV indices"
 done
 
 STEAL=$(echo "$STAT_BEFORE $(cpu_stat)" |
@@ -343,6 +376,18 @@ pratio() {
                if (F == "pct") printf "%.0f%%", 100 * m; else printf "%.2f", m }'
 }
 has() { [[ " ${ACTIVE[*]} " == *" $1 "* ]]; }
+# fsync_ratio TARGET OP: median over rounds of ops_s(TARGET, OP) divided by
+# the same round's fdatasync floor, as a percentage.
+fsync_ratio() {
+    awk -v A="$1" -v O="$2" '
+        { for (i = 1; i <= NF; i++) { n = index($i, "="); f[substr($i, 1, n - 1)] = substr($i, n + 1) }
+          if (f["op"] == O && f["label"] == A) a[f["round"]] = f["ops_s"]
+          if (f["label"] == "fsync") b[f["round"]] = f["ops_s"]
+          delete f }
+        END { for (r in a) if ((r in b) && b[r] > 0) print a[r] / b[r] }' "$RAW" | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit }
+         m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.0f%%", 100 * m }'
+}
 
 report() {
     echo "## vitrum benchmark — $(date -u +%Y-%m-%d) on $(uname -m), $(nproc) CPUs"
@@ -382,6 +427,28 @@ report() {
              "$(fmt "$(med "$t" esys_getrandom p99_us)" 1) |"
     done
     echo
+    if grep -q "label=fsync" "$RAW"; then
+        echo "### NV and the disk"
+        echo
+        echo "One 64-byte pwrite + fdatasync on the same disk (the durability floor):" \
+             "$(fmt "$(med fsync fsync ops_s)" 0) ops/s, median $(fmt "$(med fsync fsync median_us)" 1) µs."
+        echo
+        echo "| op | vitrum ops/s | swtpm ops/s | vitrum vs swtpm | vitrum % of fdatasync floor |"
+        echo "|---|---:|---:|---:|---:|"
+        for op in $OPS; do
+            case "$op" in nv*) ;; *) continue ;; esac
+            echo "| $op | $(fmt "$(med vitrum "$op" ops_s)" 0) | $(fmt "$(med swtpm "$op" ops_s)" 0) |" \
+                 "$(pratio vitrum swtpm "$op" x) | $(fsync_ratio vitrum "$op") |"
+        done
+        echo
+        echo "| server | state bytes, new TPM | with 100 NV indices of 64 bytes |"
+        echo "|---|---:|---:|"
+        for t in "${ACTIVE[@]}"; do
+            [ "$t" = echo ] && continue
+            echo "| $t | ${SIZE_EMPTY[$t]:--} | ${SIZE_100[$t]:--} |"
+        done
+        echo
+    fi
     if has vitrum && has swtpm; then
         echo "vitrum/swtpm ops/s by op:$(for op in $OPS; do printf ' %s %s' "$op" "$(pratio vitrum swtpm "$op" x)"; done)"
         echo

@@ -32,7 +32,8 @@ typedef struct vt_platform {
 
     /* Optional journal (both NULL: every change is a full state_commit).
      * state_append makes one record durable after the last commit, in
-     * order; state_replay hands apply() every record appended since the
+     * order, and returns 0, -1 on failure, or 1 when there is no room for
+     * it (the engine then commits the whole state); state_replay hands apply() every record appended since the
      * blob state_load returned, in order, and returns their number or -1.
      * A change to one NV index goes to the journal, so a write to a large
      * index does not rewrite the whole state. */

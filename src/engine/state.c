@@ -231,10 +231,15 @@ TPM2_RC vt_state_commit_nv(vt_engine *e, unsigned slot)
     walk_nv_record(&w, &e->p, &s);
     if (w.bad)
         return TPM2_RC_FAILURE;
-    if (e->plat.state_append(e->plat.ctx, e->blob, w.off) != 0)
+    switch (e->plat.state_append(e->plat.ctx, e->blob, w.off)) {
+    case 0:
+        e->journal_bytes += w.off;
+        return TPM2_RC_SUCCESS;
+    case 1:
+        return vt_state_commit(e); /* the journal is full: snapshot */
+    default:
         return TPM2_RC_NV_UNAVAILABLE;
-    e->journal_bytes += w.off;
-    return TPM2_RC_SUCCESS;
+    }
 }
 
 static int apply_record(void *ctx, const uint8_t *rec, size_t len)

@@ -41,7 +41,6 @@ static const int allowed[] = {
     SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg),
     SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(accept4), SCMP_SYS(setsockopt),
     SCMP_SYS(shutdown), SCMP_SYS(close), SCMP_SYS(fdatasync), SCMP_SYS(fsync),
-    SCMP_SYS(ftruncate), /* emptying the journal after a snapshot */
     SCMP_SYS(fstat), SCMP_SYS(newfstatat),
     SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
     SCMP_SYS(futex), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect),

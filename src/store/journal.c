@@ -13,7 +13,10 @@
  *  52+n   16-byte GCM tag over header (AAD) and payload, or SHA-256 of
  *         bytes 0 .. 52+n-1
  * Records are appended in order and each is flushed before its command is
- * answered, so only the last record of the file can be torn by a crash. */
+ * answered, so only the last record can be torn by a crash.  The file is
+ * preallocated with zeros and every append writes 52 zero octets after its
+ * record: appends overwrite in place (no size change for fdatasync to
+ * flush), and a zero header marks the end. */
 #define _GNU_SOURCE
 #include "store/journal_int.h"
 
@@ -31,8 +34,8 @@
 #define J_MAGIC "VTJ1"
 #define J_HDR 52u
 #define J_DIGEST 32u
-#define J_MAX_RECORD (1u << 20)
-#define J_MAX_FILE (64u << 20)
+#define J_MAX_RECORD (64u << 10)
+#define J_SIZE (1u << 20) /* preallocated; the engine snapshots long before */
 
 static void put_be(uint8_t *p, uint64_t v, unsigned n)
 {
@@ -60,40 +63,67 @@ int vt_journal_open(vt_store *s)
         s->journal_fd = openat(s->dir_fd, JOURNAL_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         created = true;
     }
-    if (s->journal_fd < 0 || fstat(s->journal_fd, &st) != 0 || (created && fsync(s->dir_fd) != 0)) {
+    if (s->journal_fd < 0 || fstat(s->journal_fd, &st) != 0) {
         snprintf(s->err, sizeof(s->err), "cannot open %s/%s: %s", s->dir, JOURNAL_FILE, strerror(errno));
         return -1;
     }
-    s->journal_end = (uint64_t)st.st_size; /* until a replay finds the real end */
+    if ((uint64_t)st.st_size < J_SIZE) {
+        /* Real zeros, not a hole or unwritten extents: an append must not
+         * need the file system to allocate. */
+        static const uint8_t zeros[65536];
+        uint64_t off = (uint64_t)st.st_size;
+        while (off < J_SIZE) {
+            size_t n = J_SIZE - off < sizeof(zeros) ? (size_t)(J_SIZE - off) : sizeof(zeros);
+            ssize_t w = pwrite(s->journal_fd, zeros, n, (off_t)off);
+            if (w <= 0) {
+                snprintf(s->err, sizeof(s->err), "cannot prepare %s/%s: %s", s->dir, JOURNAL_FILE,
+                         strerror(errno));
+                return -1;
+            }
+            off += (uint64_t)w;
+        }
+        if (fsync(s->journal_fd) != 0 || (created && fsync(s->dir_fd) != 0)) {
+            snprintf(s->err, sizeof(s->err), "cannot prepare %s/%s: %s", s->dir, JOURNAL_FILE, strerror(errno));
+            return -1;
+        }
+    }
+    s->journal_end = 0;
     s->journal_n = 0;
     return 0;
 }
 
 int vt_journal_reset(vt_store *s)
 {
-    if (s->journal_end == 0 && s->journal_n == 0 && !s->journal_tail)
+    static const uint8_t zeros[J_HDR];
+
+    if (s->journal_end == 0 && s->journal_n == 0)
         return 0;
-    if (ftruncate(s->journal_fd, 0) != 0 || fdatasync(s->journal_fd) != 0) {
+    /* A zero header at 0 ends the journal.  The records behind it name the
+     * older slot anyway, so a crash before this write is harmless. */
+    if (pwrite(s->journal_fd, zeros, sizeof(zeros), 0) != (ssize_t)sizeof(zeros) ||
+        fdatasync(s->journal_fd) != 0) {
         snprintf(s->err, sizeof(s->err), "cannot empty %s/%s: %s", s->dir, JOURNAL_FILE, strerror(errno));
         return -1;
     }
     s->journal_end = 0;
     s->journal_n = 0;
-    s->journal_tail = false;
     return 0;
 }
 
 int vt_store_append(vt_store *s, const uint8_t *rec, size_t len)
 {
     size_t trailer = s->key ? VT_SEAL_TAG_SIZE : J_DIGEST, total = J_HDR + len + trailer, done = 0;
+    size_t wlen = total + J_HDR; /* the record, then a zero header: the end */
     uint8_t *f;
     int rc = -1;
 
-    if (s->newest < 0 || !s->have_id || len > J_MAX_RECORD) {
+    if (s->newest < 0 || !s->have_id) {
         snprintf(s->err, sizeof(s->err), "journal record without a state to follow");
         return -1;
     }
-    f = calloc(1, total);
+    if (len > J_MAX_RECORD || s->journal_end + wlen > J_SIZE)
+        return 1; /* no room: the caller commits the whole state instead */
+    f = calloc(1, wlen);
     if (!f) {
         snprintf(s->err, sizeof(s->err), "out of memory writing the journal");
         return -1;
@@ -117,13 +147,8 @@ int vt_store_append(vt_store *s, const uint8_t *rec, size_t len)
             goto out;
         }
     }
-    if (s->journal_tail) {
-        if (ftruncate(s->journal_fd, (off_t)s->journal_end) != 0)
-            goto fail;
-        s->journal_tail = false;
-    }
-    while (done < total) {
-        ssize_t n = pwrite(s->journal_fd, f + done, total - done, (off_t)(s->journal_end + done));
+    while (done < wlen) {
+        ssize_t n = pwrite(s->journal_fd, f + done, wlen - done, (off_t)(s->journal_end + done));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -139,9 +164,27 @@ int vt_store_append(vt_store *s, const uint8_t *rec, size_t len)
 fail:
     snprintf(s->err, sizeof(s->err), "cannot write %s/%s: %s", s->dir, JOURNAL_FILE, strerror(errno));
 out:
-    vt_seal_wipe(f, total);
+    vt_seal_wipe(f, wlen);
     free(f);
     return rc;
+}
+
+/* Is there a valid-looking record n+1 (right magic, base and number) right
+ * after a record that failed?  Then the failure is damage, not a crash. */
+static bool followed_by_record(const vt_store *s, const uint8_t *file, size_t size, size_t off)
+{
+    const uint8_t *h = file + off;
+    return off <= size && size - off >= J_HDR && memcmp(h, J_MAGIC, 4) == 0 &&
+           get_be(h + 24, 8) == s->seq && get_be(h + 32, 4) == (uint64_t)s->journal_n + 2;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
 }
 
 long vt_store_replay(vt_store *s, int (*apply)(void *ctx, const uint8_t *rec, size_t len), void *ctx)
@@ -152,12 +195,13 @@ long vt_store_replay(vt_store *s, int (*apply)(void *ctx, const uint8_t *rec, si
     long count = 0, result = -1;
 
     s->journal_n = 0;
+    s->journal_end = 0;
     if (fstat(s->journal_fd, &st) != 0) {
         snprintf(s->err, sizeof(s->err), "cannot read %s/%s: %s", s->dir, JOURNAL_FILE, strerror(errno));
         return -1;
     }
     size = (size_t)st.st_size;
-    if (size > J_MAX_FILE) {
+    if (size > 4 * J_SIZE) {
         snprintf(s->err, sizeof(s->err), "%s/%s is impossibly large", s->dir, JOURNAL_FILE);
         return -1;
     }
@@ -181,16 +225,15 @@ long vt_store_replay(vt_store *s, int (*apply)(void *ctx, const uint8_t *rec, si
         size_t len, trailer, total;
         bool encrypted, ok;
 
-        /* A header cut short can only be the torn last record. */
-        if (size - off < J_HDR)
-            break;
+        if (size - off < J_HDR || all_zero(h, J_HDR))
+            break; /* the end */
         if (memcmp(h, J_MAGIC, 4) != 0) {
-            snprintf(s->err, sizeof(s->err), "%s/%s is damaged (no record at offset %zu)", s->dir,
-                     JOURNAL_FILE, off);
-            goto out;
+            /* Only a torn append can leave a header that is neither a
+             * record nor the zero end, and it is the last thing written. */
+            break;
         }
-        /* Records left from before the newest slot (a crash between
-         * writing it and emptying the journal) are already in it. */
+        /* Records from before the newest slot (a crash between writing it
+         * and marking the journal empty) are already in it. */
         if (get_be(h + 24, 8) != s->seq)
             break;
         encrypted = h[4] & 1;
@@ -198,7 +241,7 @@ long vt_store_replay(vt_store *s, int (*apply)(void *ctx, const uint8_t *rec, si
         trailer = encrypted ? VT_SEAL_TAG_SIZE : J_DIGEST;
         total = J_HDR + len + trailer;
         if (len > J_MAX_RECORD || total > size - off)
-            break; /* runs past the end: the torn last record */
+            break; /* a length no append wrote: torn */
         if (encrypted != (s->key != NULL)) {
             snprintf(s->err, sizeof(s->err), "%s/%s: a record is %s but the state is %s", s->dir, JOURNAL_FILE,
                      encrypted ? "encrypted" : "not encrypted", s->key ? "encrypted" : "not");
@@ -218,9 +261,9 @@ long vt_store_replay(vt_store *s, int (*apply)(void *ctx, const uint8_t *rec, si
             memcpy(payload, h + J_HDR, len);
         }
         if (!ok) {
-            /* Only the last record can be torn: damage before it is not a
-             * crash. */
-            if (off + total == size)
+            /* A torn last append fails its check; one with a good record
+             * after it was damaged later. */
+            if (!followed_by_record(s, file, size, off + total))
                 break;
             snprintf(s->err, sizeof(s->err), "%s/%s is damaged or modified (record %u fails %s)", s->dir,
                      JOURNAL_FILE, s->journal_n + 1, encrypted ? "authentication" : "its checksum");
@@ -235,10 +278,8 @@ long vt_store_replay(vt_store *s, int (*apply)(void *ctx, const uint8_t *rec, si
         count++;
         off += total;
     }
-    /* New records go after the last good one; a torn tail or records from
-     * before the newest slot are cut off at the first append. */
+    /* New records go after the last good one, over whatever follows it. */
     s->journal_end = off;
-    s->journal_tail = off < size;
     result = count;
 out:
     if (payload)

@@ -60,7 +60,6 @@ typedef struct {
     int journal_fd;        /* the journal file, open from vt_store_open on */
     uint64_t journal_end;  /* where the next record goes */
     uint32_t journal_n;    /* records since the newest slot */
-    bool journal_tail;     /* bytes after journal_end to cut before appending */
     char err[512];  /* last error, one line for the user */
     char warn[512]; /* a load that succeeded but found something to report */
 } vt_store;
@@ -86,7 +85,8 @@ int vt_store_commit(vt_store *s, const uint8_t *blob, size_t len);
 /* The journal (docs/FORMAT.md): records that each change a small part of
  * the state, appended after the newest slot, one fdatasync each.
  * vt_store_append makes rec durable as the next record; it needs a slot to
- * follow (after vt_store_load found one, or a first commit).  0 or -1.  */
+ * follow (after vt_store_load found one, or a first commit).  0, -1 (err
+ * set), or 1 when the journal has no room: commit the whole state then. */
 int vt_store_append(vt_store *s, const uint8_t *rec, size_t len);
 /* After vt_store_load: hand every valid record that follows the newest slot
  * to apply(), in order.  A record cut short at the end of the file (a crash
