@@ -202,7 +202,7 @@ TPM2_RC vt_state_commit(vt_engine *e)
 #define REC_NV_INDEX 1u
 /* Past this many journal bytes the next change is a full commit, which
  * empties the journal: loading replays at most this much. */
-#define JOURNAL_LIMIT (256u * 1024u)
+#define JOURNAL_LIMIT (32u * 1024u)
 
 static void walk_nv_record(vt_walker *w, vt_persistent *p, uint64_t *slot)
 {

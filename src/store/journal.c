@@ -35,7 +35,7 @@
 #define J_HDR 52u
 #define J_DIGEST 32u
 #define J_MAX_RECORD (64u << 10)
-#define J_SIZE (1u << 20) /* preallocated; the engine snapshots long before */
+#define J_SIZE (64u << 10) /* preallocated; when full the engine snapshots */
 
 static void put_be(uint8_t *p, uint64_t v, unsigned n)
 {
