@@ -22,7 +22,7 @@ run_one() {
     case "$name" in *"$FILTER"*) ;; *) return 0 ;; esac
     local log="$log_dir/$(basename "$name").log"
     local start=$SECONDS
-    env "${RUN_ENV[@]}" timeout 600 "$@" >"$log" 2>&1
+    env "${RUN_ENV[@]}" timeout "${VT_TEST_TIMEOUT:-600}" "$@" >"$log" 2>&1
     local status=$?
     local p f
     p=$(grep -cE '^ok [0-9]+' "$log")

@@ -4,14 +4,15 @@
 # and restarted.  After every restart the state must load and hold at least
 # every acknowledged change.  CRASH_KILLS sets the number of kills (default
 # 20; `make soak` runs 500).
+KILLS=${CRASH_KILLS:-20}
+# lib.sh starts its watchdog when sourced: give it room for every kill
+VT_SCRIPT_TIMEOUT=$((120 + KILLS * 3))
 . "$(dirname "$0")/lib.sh"
 
 if [ "$VT_TARGET" != vitrum ]; then
 	vt_skip "crash test" "vitrum only (swtpm 0.7 does not fsync)"
 	vt_done
 fi
-KILLS=${CRASH_KILLS:-20}
-VT_SCRIPT_TIMEOUT=$((120 + KILLS * 3))
 client="$VT_PYTHON $VT_LIB_DIR/crash_client.py"
 RANDOM=${CRASH_SEED:-4242}
 
