@@ -7,6 +7,10 @@
  *                    past the integrity check into the field parser
  *              bit1: first Startup is Startup(STATE) (falls back to CLEAR)
  *              bit2: the store fails commits while vt_engine_new runs
+ *              bit3: journal records follow the blob (then the blob is
+ *                    prefixed by its u16 length, and each record by its
+ *                    u16 length): vt_engine_new replays them as it would
+ *                    the store's journal
  *   the rest   the state blob
  *
  * Invariants: on error no engine is returned; an empty store whose commit
@@ -52,6 +56,27 @@ static const uint8_t shutdown_state[] = { 0x80, 0x01, 0, 0, 0, 12, 0, 0, 0x01, 0
 
 #define RUN(e, cmd) (void)fz_exec((e), 0, (cmd), sizeof(cmd), rsp, NULL)
 
+/* The journal region of the input, for fz_replay. */
+static const uint8_t *journal;
+static size_t journal_len;
+
+static long fz_replay(void *ctx, int (*apply)(void *actx, const uint8_t *rec, size_t len), void *actx)
+{
+    size_t off = 0;
+    long count = 0;
+    (void)ctx;
+    while (journal_len - off >= 2) {
+        size_t n = (size_t)journal[off] << 8 | journal[off + 1];
+        if (n > journal_len - off - 2)
+            break; /* a torn last record, as the store would drop it */
+        if (apply(actx, journal + off + 2, n) != 0)
+            return -1;
+        off += 2 + n;
+        count++;
+    }
+    return count;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -67,7 +92,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     flags = data[0];
     n = size - 1;
-    memcpy(blob, data + 1, n);
+    journal = NULL;
+    journal_len = 0;
+    if (flags & 8) {
+        if (size < 3)
+            return 0;
+        n = (size_t)data[1] << 8 | data[2];
+        if (n > size - 3)
+            return 0;
+        journal = data + 3 + n;
+        journal_len = size - 3 - n;
+        memcpy(blob, data + 3, n);
+    } else {
+        memcpy(blob, data + 1, n);
+    }
     if ((flags & 1) && n >= 32) {
         unsigned int dl = 0;
         if (!EVP_Digest(blob, n - 32, blob + n - 32, &dl, EVP_sha256(), NULL))
@@ -79,6 +117,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     plat.load_override_len = n;
     plat.fail_commit = (flags & 4) != 0;
     p = fz_vt_platform(&plat);
+    if (flags & 8)
+        p.state_replay = fz_replay;
 
     st = vt_engine_new(&p, &e);
     if (st != VT_OK) {
@@ -115,7 +155,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     RUN(e, read_clock);
     vt_engine_free(e);
 
-    /* What the engine committed must load. */
+    /* What the engine committed must load (it holds the journal too). */
+    p.state_replay = NULL;
     e = NULL;
     st = vt_engine_new(&p, &e);
     if (st != VT_OK)
