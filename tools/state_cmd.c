@@ -25,6 +25,7 @@
 #include "vitrum/engine.h"
 #include "store/seal.h"
 #include "store/store.h"
+#include "common/be.h"
 
 #define BLOB_CAP (1u << 24)
 #define EX_MAGIC "VTEX"
@@ -56,22 +57,6 @@ static const char usage_state[] =
     "SPEC is FILE (32 raw bytes, 64 hex characters or a passphrase), fd:N or\n"
     "env:NAME.  The exit status is 0 on success, 1 when the state or file is\n"
     "refused (with a one-line reason), 2 on a usage error.\n";
-
-static void put_be(uint8_t *p, uint64_t v, unsigned n)
-{
-    unsigned i;
-    for (i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-}
-
-static uint64_t get_be(const uint8_t *p, unsigned n)
-{
-    uint64_t v = 0;
-    unsigned i;
-    for (i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 /* ---- a platform that reads one blob and writes nothing ---- */
 
@@ -249,7 +234,7 @@ static int state_check(const char *dir, const char *key)
                vt_slot_status_str(si->status), si->version, (unsigned long long)si->seq,
                (unsigned long long)si->file_size, i == s.newest ? " (newest)" : "");
     }
-    printf("  engine state: format %u, %ld bytes, accepted by the engine\n", (unsigned)get_be(blob + 4, 8), n);
+    printf("  engine state: format %u, %ld bytes, accepted by the engine\n", (unsigned)vt_get_be(blob + 4, 8), n);
     print_engine_info(&info);
     if (s.warn[0])
         printf("  warning: %s\n", s.warn);
@@ -361,11 +346,11 @@ static int state_export(const char *dir, const char *file, const char *key, cons
         goto out;
     }
     memcpy(out, EX_MAGIC, 4);
-    put_be(out + 4, EX_VERSION, 2);
+    vt_put_be(out + 4, EX_VERSION, 2);
     out[6] = (uint8_t)(!k ? EX_PLAIN : pass ? EX_PASSPHRASE : EX_RAW_KEY);
     memcpy(out + 8, s.id, VT_TPM_ID_SIZE);
-    put_be(out + 24, s.seq, 8);
-    put_be(out + 32, len, 4);
+    vt_put_be(out + 24, s.seq, 8);
+    vt_put_be(out + 32, len, 4);
     if (k) {
         if (pass)
             vt_kdf_params_encode(&kp, out + 56);
@@ -430,13 +415,13 @@ static long open_export(const char *file, const char *spec, uint8_t **blob, uint
         fprintf(stderr, "vitrum: %s is not a vitrum export\n", file);
         goto out;
     }
-    if (get_be(f + 4, 2) != EX_VERSION) {
+    if (vt_get_be(f + 4, 2) != EX_VERSION) {
         fprintf(stderr, "vitrum: %s has export format version %u, this vitrum reads %u\n", file,
-                (unsigned)get_be(f + 4, 2), EX_VERSION);
+                (unsigned)vt_get_be(f + 4, 2), EX_VERSION);
         goto out;
     }
     prot = f[6];
-    len = (size_t)get_be(f + 32, 4);
+    len = (size_t)vt_get_be(f + 32, 4);
     if (prot > EX_PASSPHRASE || f[7] != 0 || len > BLOB_CAP ||
         EX_HDR_SIZE + len + (prot ? VT_SEAL_TAG_SIZE : DIGEST_SIZE) != size) {
         fprintf(stderr, "vitrum: %s is truncated or damaged\n", file);

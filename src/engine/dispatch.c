@@ -7,36 +7,18 @@
 
 #include "engine/engine_internal.h"
 #include "engine/auth.h"
+#include "common/be.h"
 
 #define HEADER_SIZE 10u
 /* Room kept at the end of the response for the session area: per session a
  * nonce (2 + 64), attributes (1) and an HMAC (2 + 64). */
 #define SESSION_RSP_ROOM (2u + 64u + 1u + 2u + 64u)
 
-static uint32_t be32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 static size_t error_response(uint8_t *rsp, TPM2_ST tag, TPM2_RC rc)
 {
-    put_be16(rsp, tag);
-    put_be32(rsp + 2, HEADER_SIZE);
-    put_be32(rsp + 6, rc);
+    vt_put_be16(rsp, tag);
+    vt_put_be32(rsp + 2, HEADER_SIZE);
+    vt_put_be32(rsp + 6, rc);
     return HEADER_SIZE;
 }
 
@@ -118,7 +100,7 @@ static TPM2_RC process_sessions(vt_cmd *c, const vt_cmd_def *d, vt_in *cur,
         return TPM2_RC_AUTH_CONTEXT;
     if (vt_in_left(cur) < 4)
         return TPM2_RC_AUTHSIZE;
-    auth_size = be32(cur->buf + cur->off);
+    auth_size = vt_get_be32(cur->buf + cur->off);
     cur->off += 4;
     /* The smallest session is 9 octets: handle, nonce size, attributes,
      * hmac size. */
@@ -174,10 +156,10 @@ static TPM2_RC execute(vt_cmd *c, const uint8_t *cmd, size_t len, uint8_t *rsp,
     c->tag = (TPM2_ST)((cmd[0] << 8) | cmd[1]);
     if (c->tag != TPM2_ST_NO_SESSIONS && c->tag != TPM2_ST_SESSIONS)
         return TPM2_RC_BAD_TAG;
-    size = be32(cmd + 2);
+    size = vt_get_be32(cmd + 2);
     if (size != len || size > VT_MAX_COMMAND_SIZE)
         return TPM2_RC_COMMAND_SIZE;
-    c->cc = be32(cmd + 6);
+    c->cc = vt_get_be32(cmd + 6);
     d = vt_command_find(c->cc);
     if (!d)
         return TPM2_RC_COMMAND_CODE;
@@ -218,11 +200,11 @@ static TPM2_RC execute(vt_cmd *c, const uint8_t *cmd, size_t len, uint8_t *rsp,
     {
         size_t off = HEADER_SIZE;
         if (d->n_rsp_handles) {
-            put_be32(rsp + off, c->rsp_handle);
+            vt_put_be32(rsp + off, c->rsp_handle);
             off += 4;
         }
         if (c->tag == TPM2_ST_SESSIONS) {
-            put_be32(rsp + off, (uint32_t)c->out.off);
+            vt_put_be32(rsp + off, (uint32_t)c->out.off);
             off += 4;
         }
         off += c->out.off;
@@ -235,9 +217,9 @@ static TPM2_RC execute(vt_cmd *c, const uint8_t *cmd, size_t len, uint8_t *rsp,
                 return TPM2_RC_FAILURE;
             off += so.off;
         }
-        put_be16(rsp, c->tag);
-        put_be32(rsp + 2, (uint32_t)off);
-        put_be32(rsp + 6, TPM2_RC_SUCCESS);
+        vt_put_be16(rsp, c->tag);
+        vt_put_be32(rsp + 2, (uint32_t)off);
+        vt_put_be32(rsp + 6, TPM2_RC_SUCCESS);
         *rsp_len = off;
     }
     return TPM2_RC_SUCCESS;

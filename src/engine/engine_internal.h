@@ -69,8 +69,6 @@ typedef struct {
     TPM2_ALG_ID alg;             /* VT_SEQ_HASH */
     uint8_t auth[VT_MAX_DIGEST]; /* sequence authValue */
     uint16_t auth_len;
-    bool first_block_checked;    /* restricted-ticket rule, Part 3 §17.? */
-    bool starts_generated;       /* data began with TPM_GENERATED_VALUE */
     uint8_t first4[4];
     uint8_t first_len;
     /* hash contexts: engine->seq_ctx[slot][bank] (preallocated) */
@@ -148,11 +146,6 @@ struct vt_engine {
 
 /* ---- the command context handed to every action ---- */
 
-typedef struct {
-    TPM2_HANDLE handle;
-    TPMA_SESSION attrs;
-} vt_session_use;
-
 struct vt_cmd_def;
 
 typedef struct vt_cmd {
@@ -220,7 +213,6 @@ bool vt_hierarchy_enabled(const vt_engine *e, TPMI_RH_HIERARCHY h);
 
 /* sequences (cmd_hash.c) and transient objects */
 vt_sequence *vt_sequence_find(vt_engine *e, TPM2_HANDLE h);
-void vt_sequences_flush_all(vt_engine *e);
 
 /* authorization values of entities (auth.c) */
 typedef struct {
@@ -240,7 +232,6 @@ typedef enum {
     VT_H_PLATFORM,   /* TPMI_RH_PLATFORM */
     VT_H_PROVISION,  /* TPMI_RH_PROVISION: owner or platform */
     VT_H_OBJECT,     /* TPMI_DH_OBJECT: transient (or persistent) object */
-    VT_H_CONTEXT,    /* TPMI_DH_CONTEXT: object or session (FlushContext) */
     VT_H_OBJECT_NULL, /* TPMI_DH_OBJECT+ (StartAuthSession tpmKey) */
     VT_H_ENTITY_NULL, /* TPMI_DH_ENTITY+ (StartAuthSession bind) */
     VT_H_NV_INDEX,    /* TPMI_RH_NV_INDEX: a defined NV index */
@@ -251,8 +242,6 @@ typedef enum {
 #define VT_CMD_NV          0x02u /* TPMA_CC nv: may write NV */
 #define VT_CMD_FLUSHED     0x04u /* TPMA_CC flushed */
 #define VT_CMD_EXTENSIVE   0x08u /* TPMA_CC extensive */
-#define VT_CMD_BEFORE_STARTUP 0x10u /* allowed before TPM2_Startup */
-#define VT_CMD_HANDLE_IN_PARAMS 0x20u /* (FlushContext: handle is a param) */
 #define VT_CMD_ADMIN1      0x40u /* handle 1 is authorized in the ADMIN role */
 #define VT_CMD_NV_READ     0x80u /* an NV index authorizing handle 1 is read (else written) */
 

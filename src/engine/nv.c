@@ -4,6 +4,7 @@
 
 #include "engine/engine_internal.h"
 #include "engine/auth.h"
+#include "common/be.h"
 
 vt_nv_index *vt_nv_find(vt_nv_state *nv, TPM2_HANDLE h)
 {
@@ -152,14 +153,6 @@ static uint32_t get_be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 static bool is_pin(TPMA_NV a)
 {
     TPM2_NT t = vt_nv_type(a);
@@ -214,17 +207,17 @@ TPM2_RC vt_nv_auth_result(vt_engine *e, vt_nv_index *ix, bool ok, TPM2_RC fail_r
         /* Failures count, a success starts again from zero. */
         if (ok && count == 0)
             return TPM2_RC_SUCCESS;
-        put_be32(p, ok ? 0 : count + 1);
+        vt_put_be32(p, ok ? 0 : count + 1);
     } else {
         if (!ok)
             return fail_rc; /* PIN Pass: a failure is not counted */
-        put_be32(p, count + 1);
+        vt_put_be32(p, count + 1);
     }
     rc = vt_state_commit(e);
     if (rc != TPM2_RC_SUCCESS) {
         /* A success that could not be counted is no success. */
         if (ok)
-            put_be32(p, count);
+            vt_put_be32(p, count);
         return rc;
     }
     return ok ? TPM2_RC_SUCCESS : fail_rc;

@@ -1,19 +1,7 @@
 #include "server/mssim.h"
 
 #include <string.h>
-
-static uint32_t be32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
+#include "common/be.h"
 
 void vt_mssim_init(vt_mssim_conn *c, bool platform)
 {
@@ -31,9 +19,9 @@ static void consume(vt_mssim_conn *c, size_t n)
 static size_t size_error(uint8_t *out)
 {
     static const uint8_t rsp[10] = { 0x80, 0x01, 0, 0, 0, 10, 0, 0, 0x01, 0x42 };
-    put32(out, sizeof(rsp));
+    vt_put_be32(out, sizeof(rsp));
     memcpy(out + 4, rsp, sizeof(rsp));
-    put32(out + 4 + sizeof(rsp), 0);
+    vt_put_be32(out + 4 + sizeof(rsp), 0);
     return 4 + sizeof(rsp) + 4;
 }
 
@@ -46,7 +34,7 @@ static bool send_command(vt_mssim_conn *c, vt_engine *e, uint8_t *out, size_t *o
     if (c->in_len < 9)
         return false;
     locality = c->in[4];
-    size = be32(c->in + 5);
+    size = vt_get_be32(c->in + 5);
     if (size > VT_MAX_COMMAND_SIZE) {
         /* Answer now, then skip the command's bytes as they arrive. */
         c->discard = size;
@@ -60,8 +48,8 @@ static bool send_command(vt_mssim_conn *c, vt_engine *e, uint8_t *out, size_t *o
     if (c->in_len < 9u + size)
         return false;
     n = vt_engine_execute(e, locality, c->in + 9, size, out + 4, VT_MAX_RESPONSE_SIZE);
-    put32(out, (uint32_t)n);
-    put32(out + 4 + n, 0);
+    vt_put_be32(out, (uint32_t)n);
+    vt_put_be32(out + 4 + n, 0);
     *out_len = 4 + n + 4;
     consume(c, 9u + size);
     return true;
@@ -69,7 +57,7 @@ static bool send_command(vt_mssim_conn *c, vt_engine *e, uint8_t *out, size_t *o
 
 static bool ack(uint8_t *out, size_t *out_len)
 {
-    put32(out, 0);
+    vt_put_be32(out, 0);
     *out_len = 4;
     return true;
 }
@@ -95,7 +83,7 @@ static bool platform_signal(vt_mssim_conn *c, vt_engine *e, uint32_t code, uint8
         uint32_t size;
         if (c->in_len < 8)
             return false;
-        size = be32(c->in + 4);
+        size = vt_get_be32(c->in + 4);
         if (size > sizeof(c->in) - 8) {
             c->close = true;
             return false;
@@ -130,7 +118,7 @@ bool vt_mssim_step(vt_mssim_conn *c, vt_engine *e, uint8_t *out, size_t *out_len
     }
     if (c->in_len < 4)
         return false;
-    code = be32(c->in);
+    code = vt_get_be32(c->in);
     switch (code) {
     case VT_MSSIM_SESSION_END:
         c->close = true;
@@ -152,9 +140,9 @@ bool vt_mssim_step(vt_mssim_conn *c, vt_engine *e, uint8_t *out, size_t *out_len
             return false;
         consume(c, 8);
         /* Server version 1; flags: powered, platform available. */
-        put32(out, 1);
-        put32(out + 4, vt_engine_is_powered(e) ? 0x3u : 0x2u);
-        put32(out + 8, 0);
+        vt_put_be32(out, 1);
+        vt_put_be32(out + 4, vt_engine_is_powered(e) ? 0x3u : 0x2u);
+        vt_put_be32(out + 8, 0);
         *out_len = 12;
         return true;
     default:

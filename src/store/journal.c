@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include "common/be.h"
 
 #define JOURNAL_FILE "journal"
 #define J_MAGIC "VTJ1"
@@ -36,22 +37,6 @@
 #define J_DIGEST 32u
 #define J_MAX_RECORD (64u << 10)
 #define J_SIZE (64u << 10) /* preallocated; when full the engine snapshots */
-
-static void put_be(uint8_t *p, uint64_t v, unsigned n)
-{
-    unsigned i;
-    for (i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-}
-
-static uint64_t get_be(const uint8_t *p, unsigned n)
-{
-    uint64_t v = 0;
-    unsigned i;
-    for (i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 int vt_journal_open(vt_store *s)
 {
@@ -131,9 +116,9 @@ int vt_store_append(vt_store *s, const uint8_t *rec, size_t len)
     memcpy(f, J_MAGIC, 4);
     f[4] = s->key ? 1 : 0;
     memcpy(f + 8, s->id, VT_TPM_ID_SIZE);
-    put_be(f + 24, s->seq, 8);
-    put_be(f + 32, s->journal_n + 1, 4);
-    put_be(f + 36, len, 4);
+    vt_put_be(f + 24, s->seq, 8);
+    vt_put_be(f + 32, s->journal_n + 1, 4);
+    vt_put_be(f + 36, len, 4);
     if (s->key) {
         if (vt_seal_random(f + 40, VT_SEAL_NONCE_SIZE) != 0 ||
             vt_seal(s->key->enc, f + 40, f, J_HDR, rec, len, f + J_HDR, f + J_HDR + len) != 0) {
@@ -175,7 +160,7 @@ static bool followed_by_record(const vt_store *s, const uint8_t *file, size_t si
 {
     const uint8_t *h = file + off;
     return off <= size && size - off >= J_HDR && memcmp(h, J_MAGIC, 4) == 0 &&
-           get_be(h + 24, 8) == s->seq && get_be(h + 32, 4) == (uint64_t)s->journal_n + 2;
+           vt_get_be(h + 24, 8) == s->seq && vt_get_be(h + 32, 4) == (uint64_t)s->journal_n + 2;
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -234,10 +219,10 @@ long vt_store_replay(vt_store *s, int (*apply)(void *ctx, const uint8_t *rec, si
         }
         /* Records from before the newest slot (a crash between writing it
          * and marking the journal empty) are already in it. */
-        if (get_be(h + 24, 8) != s->seq)
+        if (vt_get_be(h + 24, 8) != s->seq)
             break;
         encrypted = h[4] & 1;
-        len = (size_t)get_be(h + 36, 4);
+        len = (size_t)vt_get_be(h + 36, 4);
         trailer = encrypted ? VT_SEAL_TAG_SIZE : J_DIGEST;
         total = J_HDR + len + trailer;
         if (len > J_MAX_RECORD || total > size - off)
@@ -247,7 +232,7 @@ long vt_store_replay(vt_store *s, int (*apply)(void *ctx, const uint8_t *rec, si
                      encrypted ? "encrypted" : "not encrypted", s->key ? "encrypted" : "not");
             goto out;
         }
-        if (memcmp(h + 8, s->id, VT_TPM_ID_SIZE) != 0 || get_be(h + 32, 4) != (uint64_t)s->journal_n + 1) {
+        if (memcmp(h + 8, s->id, VT_TPM_ID_SIZE) != 0 || vt_get_be(h + 32, 4) != (uint64_t)s->journal_n + 1) {
             snprintf(s->err, sizeof(s->err), "%s/%s holds a record of another TPM or out of order", s->dir,
                      JOURNAL_FILE);
             goto out;

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
+#include "common/be.h"
 
 /* scrypt N = 2^15, r = 8, p = 1: 32 MiB and a fraction of a second, once
  * per start.  Stored with the salt, so they can be raised later. */
@@ -238,14 +239,6 @@ bool vt_kdf_params_sane(const vt_kdf_params *kp)
            kp->p <= 16 && ((uint64_t)128 * kp->r << kp->log2_n) <= KDF_MAX_MEM / 2;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 static uint32_t get32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -260,8 +253,8 @@ void vt_kdf_params_encode(const vt_kdf_params *kp, uint8_t out[VT_KDF_RECORD_SIZ
     out[4] = 0;
     out[5] = KDF_VERSION;
     out[6] = kp->log2_n;
-    put32(out + 8, kp->r);
-    put32(out + 12, kp->p);
+    vt_put_be32(out + 8, kp->r);
+    vt_put_be32(out + 12, kp->p);
     memcpy(out + 16, kp->salt, VT_SEAL_SALT_SIZE);
     EVP_Digest(out, 32, out + 32, NULL, EVP_sha256(), NULL);
 }

@@ -15,6 +15,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include "common/be.h"
 
 #define LOCK_FILE "lock"
 #define SLOT_MAGIC "VTSB"
@@ -32,22 +33,6 @@
 #define FLAG_PASSPHRASE 0x02u
 
 static const char *slot_name[2] = { "state.0", "state.1" };
-
-static void put_be(uint8_t *p, uint64_t v, unsigned n)
-{
-    unsigned i;
-    for (i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-}
-
-static uint64_t get_be(const uint8_t *p, unsigned n)
-{
-    uint64_t v = 0;
-    unsigned i;
-    for (i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 static int mkdir_p(const char *path)
 {
@@ -263,15 +248,15 @@ static void parse_header(const vt_store *s, const uint8_t *f, size_t size, vt_sl
         info->status = VT_SLOT_FOREIGN;
         return;
     }
-    info->version = (unsigned)get_be(f + 4, 2);
+    info->version = (unsigned)vt_get_be(f + 4, 2);
     if (info->version == 1) {
         /* Before encryption at rest: plain, no TPM id; read for upgrade. */
         if (size < V1_HDR_SIZE) {
             info->status = VT_SLOT_SHORT;
             return;
         }
-        info->seq = get_be(f + 8, 8);
-        info->len = (uint32_t)get_be(f + 16, 4);
+        info->seq = vt_get_be(f + 8, 8);
+        info->len = (uint32_t)vt_get_be(f + 16, 4);
         info->status = V1_HDR_SIZE + (uint64_t)info->len + DIGEST_SIZE > size ? VT_SLOT_TRUNCATED : VT_SLOT_OK;
         return;
     }
@@ -286,8 +271,8 @@ static void parse_header(const vt_store *s, const uint8_t *f, size_t size, vt_sl
     info->encrypted = (f[6] & FLAG_ENCRYPTED) != 0;
     info->passphrase = (f[6] & FLAG_PASSPHRASE) != 0;
     memcpy(info->id, f + 8, VT_TPM_ID_SIZE);
-    info->seq = get_be(f + 24, 8);
-    info->len = (uint32_t)get_be(f + 32, 4);
+    info->seq = vt_get_be(f + 24, 8);
+    info->len = (uint32_t)vt_get_be(f + 32, 4);
     if ((f[6] & ~(FLAG_ENCRYPTED | FLAG_PASSPHRASE)) || f[7] != 0 ||
         (info->passphrase && !info->encrypted)) {
         info->status = VT_SLOT_HEADER_BAD;
@@ -559,11 +544,11 @@ static int write_slot(vt_store *s, int slot, const uint8_t *blob, size_t len)
         return -1;
     }
     memcpy(f, SLOT_MAGIC, 4);
-    put_be(f + 4, SLOT_VERSION, 2);
+    vt_put_be(f + 4, SLOT_VERSION, 2);
     f[6] = (uint8_t)(s->key ? FLAG_ENCRYPTED | (s->key->from_passphrase ? FLAG_PASSPHRASE : 0) : 0);
     memcpy(f + 8, s->id, VT_TPM_ID_SIZE);
-    put_be(f + 24, s->seq + 1, 8);
-    put_be(f + 32, len, 4);
+    vt_put_be(f + 24, s->seq + 1, 8);
+    vt_put_be(f + 32, len, 4);
     if (s->key) {
         /* A random nonce: sequence numbers repeat after a restored backup. */
         if (vt_seal_random(f + 36, VT_SEAL_NONCE_SIZE) != 0 ||

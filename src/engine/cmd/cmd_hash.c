@@ -100,13 +100,6 @@ static void sequence_free(vt_sequence *s)
     s->kind = VT_SEQ_FREE;
 }
 
-void vt_sequences_flush_all(vt_engine *e)
-{
-    unsigned i;
-    for (i = 0; i < VT_MAX_SEQUENCES; i++)
-        sequence_free(&e->v.seq[i]);
-}
-
 /* Transient handles are handed out in order; skip ones still in use. */
 static TPM2_HANDLE new_transient_handle(vt_engine *e)
 {

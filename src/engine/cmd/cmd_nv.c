@@ -12,22 +12,7 @@
 
 #include "engine/engine_internal.h"
 #include "engine/auth.h"
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    unsigned i;
-    for (i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    unsigned i;
-    for (i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
+#include "common/be.h"
 
 static vt_nv_index *index_at(vt_cmd *c, unsigned i)
 {
@@ -220,7 +205,7 @@ static void remove_index(vt_nv_state *nv, vt_nv_index *ix)
     unsigned i;
 
     if (vt_nv_type(ix->pub.attributes) == TPM2_NT_COUNTER && (ix->pub.attributes & TPMA_NV_WRITTEN)) {
-        uint64_t v = get_be64(nv->pool + off);
+        uint64_t v = vt_get_be64(nv->pool + off);
         if (v > nv->max_counter)
             nv->max_counter = v;
     }
@@ -351,11 +336,11 @@ TPM2_RC vt_cmd_nv_increment(vt_cmd *c)
     RETURN_IF_ERROR(check_type(ix, TPM2_NT_COUNTER));
     /* A counter's first value is the highest any counter of this TPM has
      * ever had, so no counter value is ever seen twice (Part 1 §37.?). */
-    v = (ix->pub.attributes & TPMA_NV_WRITTEN) ? get_be64(data_of(c, ix)) : nv->max_counter;
+    v = (ix->pub.attributes & TPMA_NV_WRITTEN) ? vt_get_be64(data_of(c, ix)) : nv->max_counter;
     if (v == UINT64_MAX)
         return TPM2_RC_NV_RANGE; /* never wraps round */
     v++;
-    put_be64(data_of(c, ix), v);
+    vt_put_be64(data_of(c, ix), v);
     if (v > nv->max_counter)
         nv->max_counter = v;
     ix->pub.attributes |= TPMA_NV_WRITTEN;
@@ -399,8 +384,8 @@ TPM2_RC vt_cmd_nv_set_bits(vt_cmd *c)
     RETURN_IF_ERROR(vt_in_end(&c->in));
     RETURN_IF_ERROR(write_access(c, ix));
     RETURN_IF_ERROR(check_type(ix, TPM2_NT_BITS));
-    v = (ix->pub.attributes & TPMA_NV_WRITTEN) ? get_be64(data_of(c, ix)) : 0;
-    put_be64(data_of(c, ix), v | bits);
+    v = (ix->pub.attributes & TPMA_NV_WRITTEN) ? vt_get_be64(data_of(c, ix)) : 0;
+    vt_put_be64(data_of(c, ix), v | bits);
     ix->pub.attributes |= TPMA_NV_WRITTEN;
     changed_index(c, ix);
     return TPM2_RC_SUCCESS;

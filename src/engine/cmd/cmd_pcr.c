@@ -7,7 +7,6 @@
  * (TPM_RC_SIZE), each an implemented hash (TPM_RC_HASH) and its digest. */
 static TPM2_RC read_digest_values(vt_in *in, TPML_DIGEST_VALUES *dv)
 {
-    size_t start = in->off;
     unsigned i;
     TPM2_RC rc = VT_IN(in, UINT32, &dv->count);
 
@@ -29,7 +28,6 @@ static TPM2_RC read_digest_values(vt_in *in, TPML_DIGEST_VALUES *dv)
         memcpy(&dv->digests[i].digest, in->buf + in->off, n);
         in->off += n;
     }
-    (void)start;
     return TPM2_RC_SUCCESS;
 }
 
