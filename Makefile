@@ -12,9 +12,9 @@ BUILD   ?= build
 
 ENGINE_SRC := $(wildcard src/engine/*.c src/engine/cmd/*.c src/crypto/*.c)
 HOST_SRC   := $(wildcard src/store/*.c src/platform/*.c src/server/*.c)
-# `vitrum state` lives in the library so every build of the vitrum binary
+# `vitrum state` and `vitrum manufacture` live in the library so every build of the vitrum binary
 # (plain, ASan, coverage) links it with tools/vitrum.o alone.
-HOST_SRC   += tools/state_cmd.c
+HOST_SRC   += tools/state_cmd.c tools/manufacture.c
 LIB_SRC    := $(ENGINE_SRC) $(HOST_SRC)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 HEADERS    := $(wildcard include/vitrum/*.h src/*/*.h src/engine/cmd/*.h tools/*.h)

@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <tss2/tss2_mu.h>
 #include <tss2/tss2_tpm2_types.h>
 
 #define MAX_FRAME 8192
@@ -163,8 +164,16 @@ static void put_pw_session(struct buf *b)
  * checked against the real server).
  */
 struct conn;
+struct clk;
 struct opctx {
-    uint32_t handle[4];                 /* handles created by setup, if any */
+    uint32_t handle[4];                 /* handles created by setup, if any;
+                                           flushed after the run */
+    uint8_t ref[1024];                  /* primary ops: first outPublic */
+    size_t ref_len;
+    uint64_t seq;                       /* *new primary ops: unique value */
+};
+struct echo_step {
+    uint16_t cmd, rsp;                  /* TPM command / response bytes */
 };
 struct op {
     const char *name;
@@ -172,6 +181,13 @@ struct op {
     size_t rsp_len;                     /* exact TPM response size, bytes */
     int (*setup)(struct conn *c, struct opctx *ctx);   /* may be NULL */
     const char *desc;
+    /* Multi-command ops: one iteration, timing only the commands that are
+     * the operation (clk_on/clk_off around them) and not the housekeeping
+     * (FlushContext of what it made).  NULL: send build()'s frame. */
+    void (*iter)(struct conn *c, struct opctx *ctx, struct clk *k);
+    /* For iter ops, the timed commands' sizes as the floor mimics them
+     * (measured on swtpm 0.7.1; blob sizes differ a little by server). */
+    struct echo_step echo[3];
 };
 
 static size_t build_startup(struct buf *b, const struct opctx *ctx)
@@ -350,31 +366,631 @@ static size_t build_nvread64(struct buf *b, const struct opctx *ctx)
     return cmd_end(b);
 }
 
+/* ---- key operations (issue "keys").  Commands are marshalled with
+ * libtss2-mu so the templates and structures are exactly the TSS's; only
+ * the header, handles and the password session use the helpers above.
+ * Every response code is checked (die on anything but TPM_RC_SUCCESS).
+ * Setup flushes any transient object an aborted earlier run left behind
+ * (swtpm has 3 object slots and keeps them across connections) and makes
+ * the keys the op needs; they are flushed after the run. */
+
+struct cpu_sample {
+    int ok;
+    uint64_t ticks;                     /* utime+stime, clock ticks */
+    uint64_t sched_ns;                  /* sum of per-thread on-CPU time */
+};
+static void cpu_sample(pid_t pid, struct cpu_sample *s);
+
+/* The clock of one iteration of an iter op: wall time and (when the
+ * server pid is known) server CPU time, summed over the timed commands. */
+struct clk {
+    pid_t pid;                          /* server, or 0: no CPU sampling */
+    uint64_t a, wall_ns;
+    uint64_t cpu_ns, cpu_ticks;
+    int cpu_ok;
+    struct cpu_sample s0;
+    unsigned step;                      /* timed commands so far */
+    struct echo_step seen[3];           /* their sizes, for the floor table */
+};
+
+static void clk_on(struct clk *k)
+{
+    if (k->pid > 0)
+        cpu_sample(k->pid, &k->s0);
+    k->a = now_ns();
+}
+
+static void clk_off(struct clk *k)
+{
+    k->wall_ns += now_ns() - k->a;
+    if (k->pid > 0) {
+        struct cpu_sample s1;
+        cpu_sample(k->pid, &s1);
+        if (k->s0.ok && s1.ok) {
+            k->cpu_ns += s1.sched_ns - k->s0.sched_ns;
+            k->cpu_ticks += s1.ticks - k->s0.ticks;
+        } else {
+            k->cpu_ok = 0;
+        }
+    }
+}
+
+static void mu_ok(TSS2_RC rc, const char *what)
+{
+    if (rc != TSS2_RC_SUCCESS)
+        die("marshalling %s: 0x%x", what, rc);
+}
+/* Marshal VAL (a pointer) with Tss2_MU_<TYPE>_Marshal into buf B. */
+#define MU_PUT(TYPE, B, VAL) \
+    mu_ok(Tss2_MU_##TYPE##_Marshal((VAL), (B)->p, (B)->cap, &(B)->len), #TYPE)
+
+enum key_kind { K_ECC_STORAGE, K_RSA_STORAGE, K_ECC_SIGN, K_RSA_SIGN, K_ECC_AK, K_HMAC };
+
+/* Object templates (TPM 2.0 Part 2, 12.2.4 TPMT_PUBLIC).  Storage keys are
+ * the usual SRK shape (restricted decrypt, AES-128-CFB); signing keys are
+ * unrestricted with a fixed scheme; the AK is a restricted ECDSA key. */
+static void key_template(TPM2B_PUBLIC *p, enum key_kind kind)
+{
+    memset(p, 0, sizeof *p);
+    TPMT_PUBLIC *t = &p->publicArea;
+    t->nameAlg = TPM2_ALG_SHA256;
+    t->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                          TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
+                          TPMA_OBJECT_NODA;
+    switch (kind) {
+    case K_ECC_STORAGE:
+    case K_ECC_SIGN:
+    case K_ECC_AK:
+        t->type = TPM2_ALG_ECC;
+        t->parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+        t->parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+        if (kind == K_ECC_STORAGE) {
+            t->objectAttributes |= TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
+            t->parameters.eccDetail.symmetric.algorithm = TPM2_ALG_AES;
+            t->parameters.eccDetail.symmetric.keyBits.aes = 128;
+            t->parameters.eccDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+            t->parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
+        } else {
+            t->objectAttributes |= TPMA_OBJECT_SIGN_ENCRYPT;
+            if (kind == K_ECC_AK)
+                t->objectAttributes |= TPMA_OBJECT_RESTRICTED;
+            t->parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
+            t->parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
+            t->parameters.eccDetail.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+        }
+        break;
+    case K_RSA_STORAGE:
+    case K_RSA_SIGN:
+        t->type = TPM2_ALG_RSA;
+        t->parameters.rsaDetail.keyBits = 2048;
+        t->parameters.rsaDetail.exponent = 0;          /* 65537 */
+        if (kind == K_RSA_STORAGE) {
+            t->objectAttributes |= TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
+            t->parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_AES;
+            t->parameters.rsaDetail.symmetric.keyBits.aes = 128;
+            t->parameters.rsaDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+            t->parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
+        } else {
+            t->objectAttributes |= TPMA_OBJECT_SIGN_ENCRYPT;
+            t->parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
+            t->parameters.rsaDetail.scheme.scheme = TPM2_ALG_RSASSA;
+            t->parameters.rsaDetail.scheme.details.rsassa.hashAlg = TPM2_ALG_SHA256;
+        }
+        break;
+    case K_HMAC:
+        t->type = TPM2_ALG_KEYEDHASH;
+        t->objectAttributes |= TPMA_OBJECT_SIGN_ENCRYPT;
+        t->parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_HMAC;
+        t->parameters.keyedHashDetail.scheme.details.hmac.hashAlg = TPM2_ALG_SHA256;
+        break;
+    }
+}
+
+static const char *key_name(enum key_kind kind)
+{
+    static const char *const n[] = { "ECC P-256 storage", "RSA-2048 storage", "ECC P-256 signing",
+                                     "RSA-2048 signing", "ECC P-256 restricted signing", "HMAC" };
+    return n[kind];
+}
+
+/* CreatePrimary (owner) or Create (under PARENT): empty auth, no data,
+ * no outsideInfo, no creation PCRs. */
+static size_t build_create_cmd_u(struct buf *b, uint32_t cc, uint32_t parent,
+                                 enum key_kind kind, const uint64_t *unique);
+static size_t build_create_cmd(struct buf *b, uint32_t cc, uint32_t parent, enum key_kind kind)
+{
+    return build_create_cmd_u(b, cc, parent, kind, NULL);
+}
+
+/* UNIQUE (may be NULL): 8 bytes put in the template's unique field, which
+ * makes a new primary key (Part 1, 26.3: unique is input to the KDF). */
+static size_t build_create_cmd_u(struct buf *b, uint32_t cc, uint32_t parent,
+                                 enum key_kind kind, const uint64_t *unique)
+{
+    TPM2B_SENSITIVE_CREATE sens;
+    TPM2B_PUBLIC pub;
+    TPM2B_DATA outside;
+    TPML_PCR_SELECTION pcrs;
+    memset(&sens, 0, sizeof sens);
+    memset(&outside, 0, sizeof outside);
+    memset(&pcrs, 0, sizeof pcrs);
+    key_template(&pub, kind);
+    if (unique) {
+        TPMT_PUBLIC *t = &pub.publicArea;
+        if (t->type == TPM2_ALG_RSA) {
+            t->unique.rsa.size = 8;
+            memcpy(t->unique.rsa.buffer, unique, 8);
+        } else if (t->type == TPM2_ALG_ECC) {
+            t->unique.ecc.x.size = 8;
+            memcpy(t->unique.ecc.x.buffer, unique, 8);
+        } else {
+            die("unique: not for this key type");
+        }
+    }
+    cmd_begin(b, TPM2_ST_SESSIONS, cc);
+    put32(b, parent);
+    put_pw_session(b);
+    MU_PUT(TPM2B_SENSITIVE_CREATE, b, &sens);
+    MU_PUT(TPM2B_PUBLIC, b, &pub);
+    MU_PUT(TPM2B_DATA, b, &outside);
+    MU_PUT(TPML_PCR_SELECTION, b, &pcrs);
+    return cmd_end(b);
+}
+
+static int g_dump;                      /* --dump: hex of timed responses */
+
+static void dump_hex(const char *what, const uint8_t *p, size_t n)
+{
+    fprintf(stderr, "bench: %s (%zu bytes):", what, n);
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "%s%02x", i % 32 ? "" : "\n  ", p[i]);
+    fputc('\n', stderr);
+}
+
+/* Send, die unless rc == 0.  Returns the response length. */
+static size_t xact_ok(struct conn *c, const struct buf *cmd, uint8_t *rsp, size_t cap,
+                      const char *what)
+{
+    size_t n = transact(c, cmd->p, cmd->len, 0, rsp, cap);
+    uint32_t rc = rsp_rc(rsp, n);
+    if (rc != TPM2_RC_SUCCESS)
+        die("%s: rc=0x%03x", what, rc);
+    return n;
+}
+
+/* The same, timed (clock running only around the round trip). */
+static size_t xact_timed(struct conn *c, struct clk *k, const struct buf *cmd,
+                         uint8_t *rsp, size_t cap, const char *what)
+{
+    clk_on(k);
+    size_t n = transact(c, cmd->p, cmd->len, 0, rsp, cap);
+    clk_off(k);
+    if (k->step < sizeof k->seen / sizeof k->seen[0]) {
+        k->seen[k->step].cmd = (uint16_t)cmd->len;
+        k->seen[k->step].rsp = (uint16_t)n;
+    }
+    k->step++;
+    if (g_dump) {
+        dump_hex("command", cmd->p, cmd->len);
+        dump_hex("response", rsp, n);
+    }
+    uint32_t rc = rsp_rc(rsp, n);
+    if (rc != TPM2_RC_SUCCESS)
+        die("%s: rc=0x%03x", what, rc);
+    return n;
+}
+
+/* Offset of the response parameters after NH handles (Part 1, 18.8:
+ * parameterSize precedes them when the tag is TPM_ST_SESSIONS). */
+static size_t rsp_params(const uint8_t *rsp, size_t n, unsigned nh, const char *what)
+{
+    size_t off = 10 + 4 * (size_t)nh;
+    if (rsp[0] == 0x80 && rsp[1] == 0x02) {
+        if (n < off + 4)
+            die("%s: short response (%zu bytes)", what, n);
+        size_t ps = get32(rsp + off);
+        off += 4;
+        if (ps > n - off)
+            die("%s: parameterSize %zu beyond the response", what, ps);
+    }
+    if (n < off)
+        die("%s: short response (%zu bytes)", what, n);
+    return off;
+}
+
+static uint32_t rsp_handle(const uint8_t *rsp, size_t n, const char *what)
+{
+    if (n < 14)
+        die("%s: no handle in the response (%zu bytes)", what, n);
+    return get32(rsp + 10);
+}
+
+static void flush_handle(struct conn *c, uint32_t h)
+{
+    uint8_t cmd[32], rsp[MAX_FRAME];
+    struct buf b = { cmd, 0, sizeof cmd };
+    cmd_begin(&b, TPM2_ST_NO_SESSIONS, TPM2_CC_FlushContext);
+    put32(&b, h);
+    cmd_end(&b);
+    char what[48];
+    snprintf(what, sizeof what, "FlushContext(0x%08x)", h);
+    xact_ok(c, &b, rsp, sizeof rsp, what);
+}
+
+/* Flush every loaded transient object (leftovers of an aborted run). */
+static void flush_transients(struct conn *c)
+{
+    uint8_t cmd[64], rsp[MAX_FRAME];
+    struct buf b = { cmd, 0, sizeof cmd };
+    cmd_begin(&b, TPM2_ST_NO_SESSIONS, TPM2_CC_GetCapability);
+    put32(&b, TPM2_CAP_HANDLES);
+    put32(&b, TPM2_TRANSIENT_FIRST);
+    put32(&b, 64);
+    cmd_end(&b);
+    size_t n = xact_ok(c, &b, rsp, sizeof rsp, "GetCapability(HANDLES, transient)");
+    TPMS_CAPABILITY_DATA cap;
+    memset(&cap, 0, sizeof cap);
+    size_t off = 11;                    /* header + moreData */
+    mu_ok(Tss2_MU_TPMS_CAPABILITY_DATA_Unmarshal(rsp, n, &off, &cap),
+          "GetCapability response");
+    if (cap.capability != TPM2_CAP_HANDLES)
+        die("GetCapability: capability 0x%x in the answer", cap.capability);
+    for (uint32_t i = 0; i < cap.data.handles.count; i++)
+        flush_handle(c, cap.data.handles.handle[i]);
+    if (cap.data.handles.count > 0)
+        fprintf(stderr, "bench: flushed %u transient object(s) left by an earlier run\n",
+                cap.data.handles.count);
+}
+
+static uint32_t create_primary(struct conn *c, enum key_kind kind)
+{
+    uint8_t cmd[1024], rsp[MAX_FRAME];
+    struct buf b = { cmd, 0, sizeof cmd };
+    build_create_cmd(&b, TPM2_CC_CreatePrimary, TPM2_RH_OWNER, kind);
+    char what[80];
+    snprintf(what, sizeof what, "setup: CreatePrimary(%s)", key_name(kind));
+    return rsp_handle(rsp, xact_ok(c, &b, rsp, sizeof rsp, what), what);
+}
+
+/* Create a KIND child of PARENT and Load it; K (may be NULL) times the
+ * Create and the Load round trips.  Returns the loaded handle. */
+static uint32_t create_load(struct conn *c, struct clk *k, uint32_t parent, enum key_kind kind)
+{
+    uint8_t cmd[2048], rsp[MAX_FRAME];
+    struct buf b = { cmd, 0, sizeof cmd };
+    build_create_cmd(&b, TPM2_CC_Create, parent, kind);
+    size_t n = k ? xact_timed(c, k, &b, rsp, sizeof rsp, "Create")
+                 : xact_ok(c, &b, rsp, sizeof rsp, "setup: Create");
+    size_t off = rsp_params(rsp, n, 0, "Create");
+    TPM2B_PRIVATE priv;
+    TPM2B_PUBLIC pub;
+    memset(&priv, 0, sizeof priv);
+    memset(&pub, 0, sizeof pub);        /* the MU insists on size 0 */
+    mu_ok(Tss2_MU_TPM2B_PRIVATE_Unmarshal(rsp, n, &off, &priv), "Create outPrivate");
+    mu_ok(Tss2_MU_TPM2B_PUBLIC_Unmarshal(rsp, n, &off, &pub), "Create outPublic");
+    cmd_begin(&b, TPM2_ST_SESSIONS, TPM2_CC_Load);
+    put32(&b, parent);
+    put_pw_session(&b);
+    MU_PUT(TPM2B_PRIVATE, &b, &priv);
+    MU_PUT(TPM2B_PUBLIC, &b, &pub);
+    cmd_end(&b);
+    n = k ? xact_timed(c, k, &b, rsp, sizeof rsp, "Load")
+          : xact_ok(c, &b, rsp, sizeof rsp, "setup: Load");
+    return rsp_handle(rsp, n, "Load");
+}
+
+/* A loaded KIND child of a fresh ECC storage primary (the primary is
+ * flushed again: the child stays usable, and swtpm's 3 slots stay free). */
+static uint32_t make_child(struct conn *c, enum key_kind kind)
+{
+    uint32_t parent = create_primary(c, K_ECC_STORAGE);
+    uint32_t h = create_load(c, NULL, parent, kind);
+    flush_handle(c, parent);
+    return h;
+}
+
+static int setup_clean(struct conn *c, struct opctx *ctx)
+{
+    (void)ctx;
+    flush_transients(c);
+    return 0;
+}
+/* Start the unique values somewhere no earlier run went (a server may
+ * cache primary keys by template for its lifetime). */
+static int setup_fresh(struct conn *c, struct opctx *ctx)
+{
+    flush_transients(c);
+    ctx->seq = now_ns() ^ ((uint64_t)getpid() << 40);
+    return 0;
+}
+static int setup_parent(struct conn *c, struct opctx *ctx)
+{
+    flush_transients(c);
+    ctx->handle[0] = create_primary(c, K_ECC_STORAGE);
+    return 0;
+}
+static int setup_sign_ecc(struct conn *c, struct opctx *ctx)
+{
+    flush_transients(c);
+    ctx->handle[0] = create_primary(c, K_ECC_SIGN);
+    return 0;
+}
+static int setup_sign_rsa(struct conn *c, struct opctx *ctx)
+{
+    flush_transients(c);
+    ctx->handle[0] = create_primary(c, K_RSA_SIGN);
+    return 0;
+}
+static int setup_hmac(struct conn *c, struct opctx *ctx)
+{
+    flush_transients(c);
+    ctx->handle[0] = create_primary(c, K_HMAC);
+    return 0;
+}
+static int setup_context(struct conn *c, struct opctx *ctx)
+{
+    flush_transients(c);
+    ctx->handle[0] = make_child(c, K_ECC_SIGN);
+    return 0;
+}
+static int setup_quote(struct conn *c, struct opctx *ctx)
+{
+    flush_transients(c);
+    ctx->handle[0] = make_child(c, K_ECC_AK);
+    return 0;
+}
+
+/* CreatePrimary (timed), FlushContext of the new primary (not timed).
+ * The same template under the same seed must give the same key (Part 1,
+ * 26.3): every outPublic is compared with the first one, so a server that
+ * answers with something else than the derived key is caught. */
+static void createprimary_iter(struct conn *c, struct opctx *ctx, struct clk *k,
+                               enum key_kind kind, const char *what)
+{
+    uint8_t cmd[1024], rsp[MAX_FRAME];
+    struct buf b = { cmd, 0, sizeof cmd };
+    build_create_cmd(&b, TPM2_CC_CreatePrimary, TPM2_RH_OWNER, kind);
+    size_t n = xact_timed(c, k, &b, rsp, sizeof rsp, what);
+    uint32_t h = rsp_handle(rsp, n, what);
+    size_t off = rsp_params(rsp, n, 1, what);
+    if (n - off < 2 || n - off - 2 < ((size_t)rsp[off] << 8 | rsp[off + 1]))
+        die("%s: outPublic beyond the response", what);
+    size_t len = 2 + ((size_t)rsp[off] << 8 | rsp[off + 1]);
+    if (len > sizeof ctx->ref)
+        die("%s: outPublic of %zu bytes", what, len);
+    if (ctx->ref_len == 0) {
+        memcpy(ctx->ref, rsp + off, len);
+        ctx->ref_len = len;
+    } else if (len != ctx->ref_len || memcmp(ctx->ref, rsp + off, len) != 0) {
+        die("%s: a different key for the same template and seed", what);
+    }
+    flush_handle(c, h);
+}
+static void iter_createprimary_ecc(struct conn *c, struct opctx *ctx, struct clk *k)
+{
+    createprimary_iter(c, ctx, k, K_ECC_STORAGE, "CreatePrimary(ECC P-256)");
+}
+static void iter_createprimary_rsa(struct conn *c, struct opctx *ctx, struct clk *k)
+{
+    createprimary_iter(c, ctx, k, K_RSA_STORAGE, "CreatePrimary(RSA-2048)");
+}
+
+/* CreatePrimary with a unique field never used before: a new derivation
+ * every time, whatever the server caches (timed), FlushContext (not). */
+static void freshprimary_iter(struct conn *c, struct opctx *ctx, struct clk *k,
+                              enum key_kind kind, const char *what)
+{
+    uint8_t cmd[1024], rsp[MAX_FRAME];
+    struct buf b = { cmd, 0, sizeof cmd };
+    uint64_t u = ctx->seq++;
+    build_create_cmd_u(&b, TPM2_CC_CreatePrimary, TPM2_RH_OWNER, kind, &u);
+    size_t n = xact_timed(c, k, &b, rsp, sizeof rsp, what);
+    flush_handle(c, rsp_handle(rsp, n, what));
+}
+static void iter_freshprimary_ecc(struct conn *c, struct opctx *ctx, struct clk *k)
+{
+    freshprimary_iter(c, ctx, k, K_ECC_STORAGE, "CreatePrimary(ECC P-256, new unique)");
+}
+static void iter_freshprimary_rsa(struct conn *c, struct opctx *ctx, struct clk *k)
+{
+    freshprimary_iter(c, ctx, k, K_RSA_STORAGE, "CreatePrimary(RSA-2048, new unique)");
+}
+
+/* Create + Load of an ECC signing child (timed), FlushContext (not). */
+static void iter_createload(struct conn *c, struct opctx *ctx, struct clk *k)
+{
+    flush_handle(c, create_load(c, k, ctx->handle[0], K_ECC_SIGN));
+}
+
+/* ContextSave + ContextLoad (timed), FlushContext of the copy (not). */
+static void iter_context(struct conn *c, struct opctx *ctx, struct clk *k)
+{
+    uint8_t cmd[MAX_FRAME], rsp[MAX_FRAME];
+    struct buf b = { cmd, 0, sizeof cmd };
+    cmd_begin(&b, TPM2_ST_NO_SESSIONS, TPM2_CC_ContextSave);
+    put32(&b, ctx->handle[0]);
+    cmd_end(&b);
+    size_t n = xact_timed(c, k, &b, rsp, sizeof rsp, "ContextSave");
+    TPMS_CONTEXT saved;
+    memset(&saved, 0, sizeof saved);
+    size_t off = 10;
+    mu_ok(Tss2_MU_TPMS_CONTEXT_Unmarshal(rsp, n, &off, &saved), "ContextSave response");
+    if (off != n)
+        die("ContextSave: %zu trailing bytes in the response", n - off);
+    cmd_begin(&b, TPM2_ST_NO_SESSIONS, TPM2_CC_ContextLoad);
+    MU_PUT(TPMS_CONTEXT, &b, &saved);
+    cmd_end(&b);
+    n = xact_timed(c, k, &b, rsp, sizeof rsp, "ContextLoad");
+    uint32_t h = rsp_handle(rsp, n, "ContextLoad");
+    if (h == ctx->handle[0])
+        die("ContextLoad returned the original handle 0x%08x", h);
+    flush_handle(c, h);
+}
+
+static const uint8_t SIGN_DIGEST[32] = {
+    0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c,
+    0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c,
+};
+
+/* Sign a SHA-256-sized digest with the key's own scheme, NULL ticket
+ * (allowed for an unrestricted key, Part 3, 20.2.1). */
+static size_t build_sign(struct buf *b, uint32_t key, uint16_t scheme)
+{
+    TPM2B_DIGEST dig;
+    TPMT_SIG_SCHEME sch;
+    TPMT_TK_HASHCHECK tk;
+    memset(&dig, 0, sizeof dig);
+    memset(&sch, 0, sizeof sch);
+    memset(&tk, 0, sizeof tk);
+    dig.size = sizeof SIGN_DIGEST;
+    memcpy(dig.buffer, SIGN_DIGEST, sizeof SIGN_DIGEST);
+    sch.scheme = scheme;
+    sch.details.any.hashAlg = TPM2_ALG_SHA256;
+    tk.tag = TPM2_ST_HASHCHECK;
+    tk.hierarchy = TPM2_RH_NULL;
+    cmd_begin(b, TPM2_ST_SESSIONS, TPM2_CC_Sign);
+    put32(b, key);
+    put_pw_session(b);
+    MU_PUT(TPM2B_DIGEST, b, &dig);
+    MU_PUT(TPMT_SIG_SCHEME, b, &sch);
+    MU_PUT(TPMT_TK_HASHCHECK, b, &tk);
+    return cmd_end(b);
+}
+static size_t build_signecc(struct buf *b, const struct opctx *ctx)
+{
+    return build_sign(b, ctx->handle[0], TPM2_ALG_ECDSA);
+}
+static size_t build_signrsa(struct buf *b, const struct opctx *ctx)
+{
+    return build_sign(b, ctx->handle[0], TPM2_ALG_RSASSA);
+}
+
+static size_t build_hmac(struct buf *b, uint32_t key, uint16_t len)
+{
+    TPM2B_MAX_BUFFER data;
+    memset(&data, 0, sizeof data);
+    data.size = len;
+    memset(data.buffer, 0x6b, len);
+    cmd_begin(b, TPM2_ST_SESSIONS, TPM2_CC_HMAC);
+    put32(b, key);
+    put_pw_session(b);
+    MU_PUT(TPM2B_MAX_BUFFER, b, &data);
+    put16(b, TPM2_ALG_SHA256);          /* hashAlg: the key's own */
+    return cmd_end(b);
+}
+static size_t build_hmac64(struct buf *b, const struct opctx *ctx)
+{
+    return build_hmac(b, ctx->handle[0], 64);
+}
+static size_t build_hmac1k(struct buf *b, const struct opctx *ctx)
+{
+    return build_hmac(b, ctx->handle[0], 1024);
+}
+
+/* Quote of sha256 PCRs 0-7 with the AK's scheme (inScheme NULL) and a
+ * 16-byte qualifying nonce. */
+static size_t build_quote(struct buf *b, const struct opctx *ctx)
+{
+    TPM2B_DATA nonce;
+    TPMT_SIG_SCHEME sch;
+    TPML_PCR_SELECTION sel;
+    memset(&nonce, 0, sizeof nonce);
+    memset(&sch, 0, sizeof sch);
+    memset(&sel, 0, sizeof sel);
+    nonce.size = 16;
+    memset(nonce.buffer, 0x4e, 16);
+    sch.scheme = TPM2_ALG_NULL;
+    sel.count = 1;
+    sel.pcrSelections[0].hash = TPM2_ALG_SHA256;
+    sel.pcrSelections[0].sizeofSelect = 3;
+    sel.pcrSelections[0].pcrSelect[0] = 0xff;          /* PCRs 0-7 */
+    cmd_begin(b, TPM2_ST_SESSIONS, TPM2_CC_Quote);
+    put32(b, ctx->handle[0]);
+    put_pw_session(b);
+    MU_PUT(TPM2B_DATA, b, &nonce);
+    MU_PUT(TPMT_SIG_SCHEME, b, &sch);
+    MU_PUT(TPML_PCR_SELECTION, b, &sel);
+    return cmd_end(b);
+}
+
+/* Sizes (command, response) of the timed commands of the iter ops as the
+ * floor mimics them: swtpm 0.7.1's, printed by `bench ... sizes=`. */
+#define ECHO_CP_ECC 67, 314
+#define ECHO_CP_RSA 67, 506
+#define ECHO_CP_ECC_U 75, 314
+#define ECHO_CP_RSA_U 75, 506
+#define ECHO_CREATE 65, 460
+#define ECHO_LOAD 245, 59
+#define ECHO_CTXSAVE 14, 434
+#define ECHO_CTXLOAD 434, 14
+
+#define OP(n, b, r, s, d) { .name = (n), .build = (b), .rsp_len = (r), .setup = (s), .desc = (d) }
 static const struct op OPS[] = {
     /* hdr + TPM2B_DIGEST(2+32) */
-    { "getrandom", build_getrandom, 10 + 2 + 32, NULL,
-      "TPM2_GetRandom(32), no sessions" },
+    OP("getrandom", build_getrandom, 10 + 2 + 32, NULL,
+       "TPM2_GetRandom(32), no sessions"),
     /* hdr + parameterSize(4) + auth response(nonce 2, attrs 1, hmac 2) */
-    { "pcrextend", build_pcrextend, 10 + 4 + 5, NULL,
-      "TPM2_PCR_Extend(PCR16, sha256), password session" },
+    OP("pcrextend", build_pcrextend, 10 + 4 + 5, NULL,
+       "TPM2_PCR_Extend(PCR16, sha256), password session"),
     /* hdr + updateCounter(4) + TPML_PCR_SELECTION(4+2+1+3)
      *     + TPML_DIGEST(4 + 2+32) */
-    { "pcrread", build_pcrread, 10 + 4 + 10 + 38, NULL,
-      "TPM2_PCR_Read(sha256: PCR16)" },
+    OP("pcrread", build_pcrread, 10 + 4 + 10 + 38, NULL,
+       "TPM2_PCR_Read(sha256: PCR16)"),
     /* hdr + TPM2B_DIGEST(2+32) + TPMT_TK_HASHCHECK(2+4+2, empty digest) */
-    { "hash1k", build_hash1k, 10 + 34 + 8, NULL,
-      "TPM2_Hash(1024 bytes, sha256, TPM_RH_NULL)" },
+    OP("hash1k", build_hash1k, 10 + 34 + 8, NULL,
+       "TPM2_Hash(1024 bytes, sha256, TPM_RH_NULL)"),
     /* hdr + parameterSize(4) + auth response(5) */
-    { "nvwrite64", build_nvwrite64, 10 + 4 + 5, setup_nv_ordinary,
-      "TPM2_NV_Write(64 bytes at 0 of a 64-byte index), password session" },
-    { "nvwrite1k", build_nvwrite1k, 10 + 4 + 5, setup_nv_large,
-      "TPM2_NV_Write(1024 bytes at 1024 of a 2 KiB index), password session" },
-    { "nvincrement", build_nvincrement, 10 + 4 + 5, setup_nv_counter,
-      "TPM2_NV_Increment(counter index), password session" },
+    OP("nvwrite64", build_nvwrite64, 10 + 4 + 5, setup_nv_ordinary,
+       "TPM2_NV_Write(64 bytes at 0 of a 64-byte index), password session"),
+    OP("nvwrite1k", build_nvwrite1k, 10 + 4 + 5, setup_nv_large,
+       "TPM2_NV_Write(1024 bytes at 1024 of a 2 KiB index), password session"),
+    OP("nvincrement", build_nvincrement, 10 + 4 + 5, setup_nv_counter,
+       "TPM2_NV_Increment(counter index), password session"),
     /* hdr + parameterSize(4) + TPM2B(2+64) + auth response(5) */
-    { "nvread64", build_nvread64, 10 + 4 + 66 + 5, setup_nv_ordinary,
-      "TPM2_NV_Read(64 bytes), password session" },
+    OP("nvread64", build_nvread64, 10 + 4 + 66 + 5, setup_nv_ordinary,
+       "TPM2_NV_Read(64 bytes), password session"),
+    /* ---- keys.  Multi-command ops time only the listed commands. */
+    { .name = "primaryecc", .setup = setup_clean, .iter = iter_createprimary_ecc,
+      .echo = { { ECHO_CP_ECC } },
+      .desc = "TPM2_CreatePrimary(owner, ECC P-256 storage key), then FlushContext (not timed)" },
+    { .name = "primaryrsa", .setup = setup_clean, .iter = iter_createprimary_rsa,
+      .echo = { { ECHO_CP_RSA } },
+      .desc = "TPM2_CreatePrimary(owner, RSA-2048 storage key, same template each time), "
+              "then FlushContext (not timed)" },
+    { .name = "primaryeccnew", .setup = setup_fresh, .iter = iter_freshprimary_ecc,
+      .echo = { { ECHO_CP_ECC_U } },
+      .desc = "TPM2_CreatePrimary(owner, ECC P-256 storage key, a new unique value each "
+              "time: no server-side cache can answer), then FlushContext (not timed)" },
+    { .name = "primaryrsanew", .setup = setup_fresh, .iter = iter_freshprimary_rsa,
+      .echo = { { ECHO_CP_RSA_U } },
+      .desc = "TPM2_CreatePrimary(owner, RSA-2048 storage key, a new unique value each "
+              "time), then FlushContext (not timed)" },
+    { .name = "createload", .setup = setup_parent, .iter = iter_createload,
+      .echo = { { ECHO_CREATE }, { ECHO_LOAD } },
+      .desc = "TPM2_Create + TPM2_Load of an ECC P-256 signing key under an ECC P-256 "
+              "primary, then FlushContext (not timed)" },
+    /* hdr + parameterSize(4) + TPMT_SIGNATURE(2+2 + r 2+32 + s 2+32) + auth(5) */
+    OP("signecc", build_signecc, 10 + 4 + 72 + 5, setup_sign_ecc,
+       "TPM2_Sign(ECDSA P-256, SHA-256 digest, unrestricted key, NULL ticket)"),
+    /* hdr + parameterSize(4) + TPMT_SIGNATURE(2+2 + 2+256) + auth(5) */
+    OP("signrsa", build_signrsa, 10 + 4 + 262 + 5, setup_sign_rsa,
+       "TPM2_Sign(RSASSA RSA-2048, SHA-256 digest, unrestricted key, NULL ticket)"),
+    /* hdr + parameterSize(4) + TPM2B_DIGEST(2+32) + auth(5) */
+    OP("hmac64", build_hmac64, 10 + 4 + 34 + 5, setup_hmac,
+       "TPM2_HMAC(64 bytes, keyedhash HMAC-SHA256 key)"),
+    OP("hmac1k", build_hmac1k, 10 + 4 + 34 + 5, setup_hmac,
+       "TPM2_HMAC(1024 bytes, keyedhash HMAC-SHA256 key)"),
+    { .name = "context", .setup = setup_context, .iter = iter_context,
+      .echo = { { ECHO_CTXSAVE }, { ECHO_CTXLOAD } },
+      .desc = "TPM2_ContextSave + TPM2_ContextLoad of a loaded ECC P-256 key, "
+              "then FlushContext of the copy (not timed)" },
+    /* hdr + parameterSize(4) + TPM2B_ATTEST(2 + magic 4, type 2, signer 2+34,
+     * extraData 2+16, clockInfo 17, firmware 8, PCR selection 10, digest
+     * 2+32) + TPMT_SIGNATURE(72) + auth(5) */
+    OP("quote", build_quote, 10 + 4 + 2 + 129 + 72 + 5, setup_quote,
+       "TPM2_Quote(ECC P-256 restricted signing key, sha256 PCRs 0-7, 16-byte nonce)"),
 };
+#undef OP
 #define NOPS (sizeof OPS / sizeof OPS[0])
 
 static const struct op *find_op(const char *name)
@@ -603,12 +1219,6 @@ static void tpm_startup(struct conn *c)
 
 /* ------------------------------------------------------ server CPU usage */
 
-struct cpu_sample {
-    int ok;
-    uint64_t ticks;                     /* utime+stime, clock ticks */
-    uint64_t sched_ns;                  /* sum of per-thread on-CPU time */
-};
-
 static void cpu_sample(pid_t pid, struct cpu_sample *s)
 {
     memset(s, 0, sizeof *s);
@@ -800,6 +1410,29 @@ static int startup_probe(enum proto proto, const char *host, int port,
     return 0;
 }
 
+/* One iteration of an iter op.  Against the echo floor: one ping-pong
+ * per timed command with the sizes from the table. */
+static void iter_once(struct conn *c, const struct op *op, struct opctx *ctx, struct clk *k,
+                      uint8_t *cmd, uint8_t *rsp, int *size_warned)
+{
+    if (c->proto != P_ECHO) {
+        op->iter(c, ctx, k);
+        for (unsigned q = 0; q < k->step && q < 3; q++)
+            if ((k->seen[q].cmd != op->echo[q].cmd || k->seen[q].rsp != op->echo[q].rsp) &&
+                !(*size_warned)++)
+                fprintf(stderr, "bench: warning: %s command %u is %u/%u bytes, the floor "
+                        "table says %u/%u\n", op->name, q + 1, k->seen[q].cmd,
+                        k->seen[q].rsp, op->echo[q].cmd, op->echo[q].rsp);
+        return;
+    }
+    for (unsigned q = 0; q < 3 && op->echo[q].cmd != 0; q++) {
+        memset(cmd, 0, op->echo[q].cmd);
+        clk_on(k);
+        transact(c, cmd, op->echo[q].cmd, op->echo[q].rsp, rsp, MAX_FRAME);
+        clk_off(k);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *opname = "getrandom", *label = NULL;
@@ -831,11 +1464,12 @@ int main(int argc, char **argv)
                 die("--echo-as takes mssim or raw");
         }
         else if (!strcmp(a, "--startup-probe")) probe = 1;
+        else if (!strcmp(a, "--dump")) g_dump = 1;
         else if (!strcmp(a, "--define-nv")) { NEED(); define_nv = parse_num(v, a); }
         else if (!strcmp(a, "--free-port")) return free_port();
         else if (!strcmp(a, "--list-ops")) {
             for (size_t k = 0; k < NOPS; k++)
-                printf("%-10s %s\n", OPS[k].name, OPS[k].desc);
+                printf("%-14s %s\n", OPS[k].name, OPS[k].desc);
             return 0;
         }
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
@@ -890,20 +1524,27 @@ int main(int argc, char **argv)
     conn_open(c, host, port);
     tpm_startup(c);
 
-    struct opctx ctx = { { 0 } };
+    struct opctx ctx;
+    memset(&ctx, 0, sizeof ctx);
     if (op->setup && proto != P_ECHO && op->setup(c, &ctx) != 0)
         die("%s: setup failed", op->name);
 
     struct buf b = { cmd, 0, MAX_FRAME };
-    size_t cmd_len = op->build(&b, &ctx);
+    size_t cmd_len = op->iter ? 0 : op->build(&b, &ctx);
     int size_warned = 0;
+    struct clk k;
 
-    for (long k = 0; k < warmup; k++) {
+    for (long w = 0; w < warmup; w++) {
+        if (op->iter) {
+            memset(&k, 0, sizeof k);
+            iter_once(c, op, &ctx, &k, cmd, rsp, &size_warned);
+            continue;
+        }
         size_t r = transact(c, cmd, cmd_len, op->rsp_len, rsp, MAX_FRAME);
         if (proto != P_ECHO) {
             uint32_t rc = rsp_rc(rsp, r);
             if (rc != 0)
-                die("%s: response rc=0x%03x (warm-up request %ld)", op->name, rc, k);
+                die("%s: response rc=0x%03x (warm-up request %ld)", op->name, rc, w);
             if (r != op->rsp_len && !size_warned++)
                 fprintf(stderr, "bench: warning: %s response is %zu bytes, "
                         "table says %zu (echo floor sizes are off)\n",
@@ -912,17 +1553,32 @@ int main(int argc, char **argv)
     }
 
     struct cpu_sample s0, s1;
+    uint64_t cpu_ns = 0, cpu_ticks = 0, timed_ns = 0;
+    int cpu_ok = srv_pid > 0;
     cpu_sample(srv_pid, &s0);
     double t0 = now_s();
-    for (long k = 0; k < count; k++) {
+    for (long n = 0; n < count; n++) {
+        if (op->iter) {
+            /* Server CPU sampled around the timed commands only. */
+            memset(&k, 0, sizeof k);
+            k.pid = srv_pid;
+            k.cpu_ok = 1;
+            iter_once(c, op, &ctx, &k, cmd, rsp, &size_warned);
+            lat[n] = k.wall_ns;
+            timed_ns += k.wall_ns;
+            cpu_ns += k.cpu_ns;
+            cpu_ticks += k.cpu_ticks;
+            cpu_ok = cpu_ok && k.cpu_ok;
+            continue;
+        }
         uint64_t a = now_ns();
         size_t r = transact(c, cmd, cmd_len, op->rsp_len, rsp, MAX_FRAME);
         uint64_t z = now_ns();
-        lat[k] = z - a;
+        lat[n] = z - a;
         if (proto != P_ECHO) {
             uint32_t rc = rsp_rc(rsp, r);
             if (rc != 0)
-                die("%s: response rc=0x%03x (request %ld)", op->name, rc, k);
+                die("%s: response rc=0x%03x (request %ld)", op->name, rc, n);
             if (r != op->rsp_len && !size_warned++)
                 fprintf(stderr, "bench: warning: %s response is %zu bytes, "
                         "table says %zu (echo floor sizes are off)\n",
@@ -931,24 +1587,41 @@ int main(int argc, char **argv)
     }
     double t1 = now_s();
     cpu_sample(srv_pid, &s1);
+    if (!op->iter) {
+        cpu_ok = cpu_ok && s0.ok && s1.ok;
+        cpu_ns = s1.sched_ns - s0.sched_ns;
+        cpu_ticks = s1.ticks - s0.ticks;
+    }
+    /* Flush what setup made, so the next run finds the slots free. */
+    if (proto != P_ECHO)
+        for (size_t h = 0; h < sizeof ctx.handle / sizeof ctx.handle[0]; h++)
+            if (ctx.handle[h] != 0)
+                flush_handle(c, ctx.handle[h]);
     conn_close(c);
 
     qsort(lat, (size_t)count, sizeof *lat, cmp_u64);
     double sum = 0;
-    for (long k = 0; k < count; k++)
-        sum += (double)lat[k];
+    for (long n = 0; n < count; n++)
+        sum += (double)lat[n];
+    /* iter ops: ops/s = 1 / mean timed latency (housekeeping excluded). */
+    double secs = op->iter ? (double)timed_ns * 1e-9 : t1 - t0;
     static const char *pname[] = { "mssim", "raw", "echo" };
     printf("label=%s proto=%s op=%s count=%ld ops_s=%.1f median_us=%.2f "
            "p99_us=%.2f mean_us=%.2f min_us=%.2f",
            label ? label : pname[proto], pname[proto], op->name, count,
-           (double)count / (t1 - t0), pct(lat, (size_t)count, 0.50) / 1000.0,
+           (double)count / secs, pct(lat, (size_t)count, 0.50) / 1000.0,
            pct(lat, (size_t)count, 0.99) / 1000.0, sum / (double)count / 1000.0,
            (double)lat[0] / 1000.0);
-    if (srv_pid > 0 && s0.ok && s1.ok) {
+    if (cpu_ok) {
         long tck = sysconf(_SC_CLK_TCK);
         printf(" srv_cpu_us_per_op=%.2f srv_cpu_tick_us_per_op=%.2f",
-               (double)(s1.sched_ns - s0.sched_ns) / 1000.0 / (double)count,
-               (double)(s1.ticks - s0.ticks) * 1e6 / (double)tck / (double)count);
+               (double)cpu_ns / 1000.0 / (double)count,
+               (double)cpu_ticks * 1e6 / (double)tck / (double)count);
+    }
+    if (op->iter && proto != P_ECHO) {
+        printf(" sizes=");
+        for (unsigned q = 0; q < k.step && q < 3; q++)
+            printf("%s%u/%u", q ? "," : "", k.seen[q].cmd, k.seen[q].rsp);
     }
     putchar('\n');
     free(c);

@@ -17,7 +17,19 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROUNDS=${ROUNDS:-5}
 COUNT=${COUNT:-2000}
 WARMUP=${WARMUP:-200}
-OPS=${OPS:-"getrandom pcrextend pcrread hash1k nvwrite64 nvwrite1k nvincrement nvread64"}
+KEY_OPS_DEFAULT="primaryecc primaryeccnew primaryrsa primaryrsanew createload signecc signrsa hmac64 hmac1k context quote"
+OPS=${OPS:-"getrandom pcrextend pcrread hash1k nvwrite64 nvwrite1k nvincrement nvread64 $KEY_OPS_DEFAULT"}
+# Ops that cost milliseconds run fewer requests (see op_count): KEY_* for
+# key creation, signing and Quote, RSA_* for CreatePrimary RSA-2048.
+KEY_COUNT=${KEY_COUNT:-300}
+KEY_WARMUP=${KEY_WARMUP:-20}
+RSA_COUNT=${RSA_COUNT:-20}
+RSA_WARMUP=${RSA_WARMUP:-2}
+# Server CPU per Sign against `openssl speed`: CPU_ROUNDS rounds of
+# SIGN_ECC_N ECDSA and SIGN_RSA_N RSASSA signs per server (0 rounds: skip).
+CPU_ROUNDS=${CPU_ROUNDS:-3}
+SIGN_ECC_N=${SIGN_ECC_N:-8000}
+SIGN_RSA_N=${SIGN_RSA_N:-1500}
 STARTS=${STARTS:-5}              # start-up measurements per server and kind
 TCTI_COUNT=${TCTI_COUNT:-200}
 SERVER_CPU=${SERVER_CPU:-1}
@@ -38,8 +50,13 @@ usage: bench/run.sh [options]
   --ops "a b"      operations (default "$OPS", env OPS)
   --starts N       start-up measurements per server (default $STARTS, env STARTS)
   --tcti-count N   Esys_GetRandom calls per TCTI run (default $TCTI_COUNT)
+  --key-count N    timed requests for key creation / sign / quote ops
+                   (default $KEY_COUNT, env KEY_COUNT; warm-up KEY_WARMUP)
+  --rsa-count N    timed CreatePrimary RSA-2048 (default $RSA_COUNT, env RSA_COUNT)
+  --cpu-rounds N   rounds of the server-CPU-per-Sign vs openssl measurement
+                   (default $CPU_ROUNDS, 0 skips; env SIGN_ECC_N, SIGN_RSA_N)
   --targets "..."  subset of "vitrum swtpm echo" (env TARGETS)
-  --quick          1 round, 500 requests, 2 starts (smoke test)
+  --quick          1 round, 500 requests (50 key, 5 RSA), 2 starts (smoke test)
   --no-make        do not run make for build/vitrum
   --keep           keep the work directory (logs, raw results)
   --out FILE       also write the Markdown report to FILE
@@ -55,8 +72,13 @@ while [ $# -gt 0 ]; do
     --ops) OPS=$2; shift ;;
     --starts) STARTS=$2; shift ;;
     --tcti-count) TCTI_COUNT=$2; shift ;;
+    --key-count) KEY_COUNT=$2; shift ;;
+    --rsa-count) RSA_COUNT=$2; shift ;;
+    --cpu-rounds) CPU_ROUNDS=$2; shift ;;
     --targets) TARGETS=$2; shift ;;
-    --quick) ROUNDS=1; COUNT=500; WARMUP=50; STARTS=2; TCTI_COUNT=50 ;;
+    --quick) ROUNDS=1; COUNT=500; WARMUP=50; STARTS=2; TCTI_COUNT=50
+             KEY_COUNT=50; KEY_WARMUP=5; RSA_COUNT=5; RSA_WARMUP=1
+             CPU_ROUNDS=1; SIGN_ECC_N=1000; SIGN_RSA_N=200 ;;
     --no-make) DO_MAKE=0 ;;
     --keep) KEEP=1 ;;
     --out) OUT=$2; shift ;;
@@ -117,7 +139,12 @@ CFLAGS_BENCH=(-std=c11 -O2 -Wall -Wextra -Werror)
 BIN=$WORK/bin
 mkdir -p "$BIN"
 log "building bench tools with $CC"
-$CC "${CFLAGS_BENCH[@]}" -o "$BIN/bench" "$ROOT/bench/bench.c"
+# bench.c marshals the key commands with libtss2-mu (libtss2-dev).
+MU_FLAGS=()
+read -ra MU_FLAGS < <(pkg-config --cflags --libs tss2-mu 2>/dev/null) ||
+    die "pkg-config tss2-mu failed (apt-get install libtss2-dev)"
+[ ${#MU_FLAGS[@]} -gt 0 ] || die "pkg-config tss2-mu gave nothing (apt-get install libtss2-dev)"
+$CC "${CFLAGS_BENCH[@]}" -o "$BIN/bench" "$ROOT/bench/bench.c" "${MU_FLAGS[@]}"
 $CC "${CFLAGS_BENCH[@]}" -o "$BIN/echo_server" "$ROOT/bench/echo_server.c"
 $CC "${CFLAGS_BENCH[@]}" -o "$BIN/fsync_floor" "$ROOT/bench/fsync_floor.c"
 HAVE_TCTI=0
@@ -255,10 +282,20 @@ for t in "${ACTIVE[@]}"; do
     start_server "$t"
 done
 
+# op_count OP: sets N and W, the timed and warm-up requests of OP.
+op_count() {
+    case "$1" in
+    primaryrsa|primaryrsanew) N=$RSA_COUNT; W=$RSA_WARMUP ;;
+    primaryecc|primaryeccnew|createload|signecc|signrsa|quote) N=$KEY_COUNT; W=$KEY_WARMUP ;;
+    *) N=$COUNT; W=$WARMUP ;;
+    esac
+}
+
 run_one() { # TARGET OP ROUND
-    local t=$1 op=$2 r=$3 line
-    if line=$(timeout 300 taskset -c "$CLIENT_CPU" "$BENCH" --proto "$(proto_of "$t")" \
-            --port "${PORT[$t]}" --op "$op" --count "$COUNT" --warmup "$WARMUP" \
+    local t=$1 op=$2 r=$3 line N W
+    op_count "$op"
+    if line=$(timeout 600 taskset -c "$CLIENT_CPU" "$BENCH" --proto "$(proto_of "$t")" \
+            --port "${PORT[$t]}" --op "$op" --count "$N" --warmup "$W" \
             --server-pid "${PID[$t]}" --label "$t" 2>"$WORK/err.txt"); then
         echo "$line round=$r" >>"$RAW"
     else
@@ -297,6 +334,48 @@ for r in $(seq "$ROUNDS"); do
     fi
     # the durability floor, on the disk the state directories are on
     taskset -c "$SERVER_CPU" "$BIN/fsync_floor" "$WORK" "$COUNT" | sed "s/\$/ round=$r/" >>"$RAW"
+done
+
+# ------------------------------------------------- server CPU per Sign
+# The server's utime+stime (/proc/PID/stat) before and after N Sign
+# commands, divided by N: bench's srv_cpu_tick_us_per_op (10 ms ticks, so N
+# is large); srv_cpu_us_per_op is the same from schedstat (ns).  Compared
+# with OpenSSL's single-signature time on the server's CPU, one thread:
+# `openssl speed -seconds 1 rsa2048` / `ecdsap256` (-mr: sign/s in field 4).
+openssl_sign_us() { # ALG
+    taskset -c "$SERVER_CPU" openssl speed -mr -seconds 1 "$1" 2>/dev/null |
+        awk -F: '/^\+F[24]:/ { if ($4 > 0) printf "%.3f\n", 1e6 / $4; exit }'
+}
+CPU_OPS=()
+if [ "$CPU_ROUNDS" -gt 0 ]; then
+    if command -v openssl >/dev/null; then
+        CPU_OPS=(signecc signrsa)
+    else
+        log "openssl not found: skipping the CPU per Sign comparison"
+    fi
+fi
+for r in $(seq "$CPU_ROUNDS"); do
+    [ ${#CPU_OPS[@]} -gt 0 ] || break
+    log "CPU per Sign round $r/$CPU_ROUNDS"
+    for op in "${CPU_OPS[@]}"; do
+        case "$op" in
+        signecc) n=$SIGN_ECC_N; alg=ecdsap256 ;;
+        *) n=$SIGN_RSA_N; alg=rsa2048 ;;
+        esac
+        for t in "${ACTIVE[@]}"; do     # the floor too: its CPU per request
+            if line=$(timeout 900 taskset -c "$CLIENT_CPU" "$BENCH" --proto "$(proto_of "$t")" \
+                    --port "${PORT[$t]}" --op "$op" --count "$n" --warmup 20 \
+                    --server-pid "${PID[$t]}" --label "$t" 2>"$WORK/err.txt"); then
+                echo "${line/ op=$op / op=cpu_$op } round=$r" >>"$RAW"
+            else
+                cat "$WORK/err.txt" >&2
+                die "$t $op (CPU per Sign) failed"
+            fi
+        done
+        us=$(openssl_sign_us "$alg")
+        [ -n "$us" ] || die "could not read openssl speed $alg"
+        echo "label=openssl op=cpu_$op sign_us=$us round=$r" >>"$RAW"
+    done
 done
 
 # ------------------------------------------------------- state on disk
@@ -376,6 +455,32 @@ pratio() {
                if (F == "pct") printf "%.0f%%", 100 * m; else printf "%.2f", m }'
 }
 has() { [[ " ${ACTIVE[*]} " == *" $1 "* ]]; }
+# fratio A OP: median over rounds of (CPU of A - CPU of the floor) / OpenSSL
+# sign time, schedstat CPU, paired by round: the TPM's own work per Sign.
+fratio() {
+    awk -v A="$1" -v O="$2" '
+        { for (i = 1; i <= NF; i++) { n = index($i, "="); f[substr($i, 1, n - 1)] = substr($i, n + 1) }
+          if (f["op"] == O && f["label"] == A) a[f["round"]] = f["srv_cpu_us_per_op"]
+          if (f["op"] == O && f["label"] == "echo") e[f["round"]] = f["srv_cpu_us_per_op"]
+          if (f["op"] == O && f["label"] == "openssl") o[f["round"]] = f["sign_us"]
+          delete f }
+        END { for (r in a) if ((r in e) && (r in o) && o[r] > 0) print (a[r] - e[r]) / o[r] }' "$RAW" |
+    sort -g |
+    awk '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit }
+         m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2fx", m }'
+}
+# kratio A KEYA B KEYB OP: median over rounds of KEYA(A) / KEYB(B), paired
+# by round.
+kratio() {
+    awk -v A="$1" -v KA="$2" -v B="$3" -v KB="$4" -v O="$5" '
+        { for (i = 1; i <= NF; i++) { n = index($i, "="); f[substr($i, 1, n - 1)] = substr($i, n + 1) }
+          if (f["op"] == O && f["label"] == A && (KA in f)) a[f["round"]] = f[KA]
+          if (f["op"] == O && f["label"] == B && (KB in f)) b[f["round"]] = f[KB]
+          delete f }
+        END { for (r in a) if ((r in b) && b[r] > 0) print a[r] / b[r] }' "$RAW" | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit }
+         m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f", m }'
+}
 # fsync_ratio TARGET OP: median over rounds of ops_s(TARGET, OP) divided by
 # the same round's fdatasync floor, as a percentage.
 fsync_ratio() {
@@ -395,6 +500,8 @@ report() {
     echo "Kernel $(uname -r); CPU: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)."
     echo "Targets: ${ACTIVE[*]}. $ROUNDS rounds x $COUNT requests (+$WARMUP warm-up) per op,"
     echo "server on CPU $SERVER_CPU, client on CPU $CLIENT_CPU; medians across rounds."
+    echo "Key ops: $KEY_COUNT requests (+$KEY_WARMUP) for primaryecc(new) createload signecc signrsa quote,"
+    echo "$RSA_COUNT (+$RSA_WARMUP) for primaryrsa(new); multi-command ops time only their own commands."
     echo "Load average before: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg);" \
          "CPU steal during the run: $STEAL."
     echo "swtpm $(swtpm --version 2>/dev/null | awk '{ print $4; exit }' | tr -d ,)."
@@ -433,14 +540,16 @@ report() {
         echo "One 64-byte pwrite + fdatasync on the same disk (the durability floor):" \
              "$(fmt "$(med fsync fsync ops_s)" 0) ops/s, median $(fmt "$(med fsync fsync median_us)" 1) µs."
         echo
-        echo "| op | vitrum ops/s | swtpm ops/s | vitrum vs swtpm | vitrum % of fdatasync floor |"
-        echo "|---|---:|---:|---:|---:|"
-        for op in $OPS; do
-            case "$op" in nv*) ;; *) continue ;; esac
-            echo "| $op | $(fmt "$(med vitrum "$op" ops_s)" 0) | $(fmt "$(med swtpm "$op" ops_s)" 0) |" \
-                 "$(pratio vitrum swtpm "$op" x) | $(fsync_ratio vitrum "$op") |"
-        done
-        echo
+        if [[ " $OPS " == *" nv"* ]]; then
+            echo "| op | vitrum ops/s | swtpm ops/s | vitrum vs swtpm | vitrum % of fdatasync floor |"
+            echo "|---|---:|---:|---:|---:|"
+            for op in $OPS; do
+                case "$op" in nv*) ;; *) continue ;; esac
+                echo "| $op | $(fmt "$(med vitrum "$op" ops_s)" 0) | $(fmt "$(med swtpm "$op" ops_s)" 0) |" \
+                     "$(pratio vitrum swtpm "$op" x) | $(fsync_ratio vitrum "$op") |"
+            done
+            echo
+        fi
         echo "| server | state bytes, new TPM | with 100 NV indices of 64 bytes |"
         echo "|---|---:|---:|"
         for t in "${ACTIVE[@]}"; do
@@ -448,6 +557,37 @@ report() {
             echo "| $t | ${SIZE_EMPTY[$t]:--} | ${SIZE_100[$t]:--} |"
         done
         echo
+    fi
+    if [ ${#CPU_OPS[@]} -gt 0 ] && grep -q "op=cpu_sign" "$RAW"; then
+        echo "### server CPU per Sign vs OpenSSL"
+        echo
+        echo "Server utime+stime (/proc/PID/stat) across $SIGN_ECC_N ECDSA P-256 /" \
+             "$SIGN_RSA_N RSASSA-2048 Sign commands, divided by the count (schedstat" \
+             "in brackets), against \`openssl speed -seconds 1\` on the server's CPU;" \
+             "medians of $CPU_ROUNDS rounds, ratios paired by round. Target: at most 1.5x."
+        echo
+        echo "| op | OpenSSL µs/sign | server | server CPU µs/Sign | vs OpenSSL | (CPU − floor) vs OpenSSL |"
+        echo "|---|---:|---|---:|---:|---:|"
+        for op in "${CPU_OPS[@]}"; do
+            for t in "${ACTIVE[@]}"; do
+                local fr="-"
+                [ "$t" = echo ] && continue
+                has echo && fr=$(fratio "$t" "cpu_$op")
+                echo "| $op | $(fmt "$(med openssl "cpu_$op" sign_us)" 1) | $t |" \
+                     "$(fmt "$(med "$t" "cpu_$op" srv_cpu_tick_us_per_op)" 1)" \
+                     "($(fmt "$(med "$t" "cpu_$op" srv_cpu_us_per_op)" 1)) |" \
+                     "$(kratio "$t" srv_cpu_tick_us_per_op openssl sign_us "cpu_$op")x" \
+                     "($(kratio "$t" srv_cpu_us_per_op openssl sign_us "cpu_$op")x) | $fr |"
+            done
+        done
+        echo
+        if has echo; then
+            echo "The floor (echo server, same request and response sizes, no TPM work) spent" \
+                 "$(fmt "$(med echo cpu_signecc srv_cpu_us_per_op)" 1) µs (ECDSA sizes) and" \
+                 "$(fmt "$(med echo cpu_signrsa srv_cpu_us_per_op)" 1) µs (RSA sizes) of CPU" \
+                 "per request (schedstat); the last column subtracts it."
+            echo
+        fi
     fi
     if has vitrum && has swtpm; then
         echo "vitrum/swtpm ops/s by op:$(for op in $OPS; do printf ' %s %s' "$op" "$(pratio vitrum swtpm "$op" x)"; done)"

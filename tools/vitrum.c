@@ -16,6 +16,8 @@
 #include "server/server.h"
 #include "store/store.h"
 #include "state_cmd.h"
+#include "manufacture.h"
+
 
 #if defined(__SANITIZE_ADDRESS__) || defined(VT_COVERAGE_BUILD)
 #define VT_SANITIZER_BUILD 1
@@ -40,6 +42,8 @@ static const char usage_main[] =
     "  serve      run a TPM 2.0 server (mssim protocol) in the foreground\n"
     "             (--key SPEC: the state directory is encrypted with that key)\n"
     "  state      check, export or import a state directory (vitrum state --help)\n"
+    "  manufacture  create the endorsement keys' certificates (EK certificates)\n"
+    "             in the TPM's NV, signed by the owner's CA or a local one\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help (also: vitrum <command> --help)\n"
@@ -48,6 +52,7 @@ static const char usage_main[] =
 static const char usage_serve[] =
     "Usage: vitrum serve [--state DIR] [--port N] [--listen ADDR] [--startup clear|state|none]\n"
     "                    [--key SPEC] [--nv-size SIZE] [--no-sandbox]\n"
+    "                    [--manufacture [--ca-key FILE --ca-cert FILE]]\n"
     "\n"
     "Serve a TPM 2.0 in the foreground with the mssim protocol (the TPM 2.0\n"
     "reference simulator's): TPM commands on ADDR:N, platform signals (power,\n"
@@ -76,6 +81,9 @@ static const char usage_serve[] =
     "                   directory is sealed with it; an existing one must have\n"
     "                   been.  A wrong key or a modified, truncated, replayed or\n"
     "                   foreign state file is refused with a one-line error.\n"
+    "  --manufacture    on start, provision the EK certificates that are missing\n"
+    "                   (as vitrum manufacture, which see), with the CA of\n"
+    "                   --ca-key FILE --ca-cert FILE or the local one\n"
     "  --no-sandbox     do not enter the seccomp sandbox (for debugging); core\n"
     "                   dumps stay disabled\n"
     "  -h, --help       show this help\n"
@@ -139,6 +147,90 @@ static uint32_t firmware_startup(vt_engine *e, uint16_t su)
     return (uint32_t)rsp[6] << 24 | (uint32_t)rsp[7] << 16 | (uint32_t)rsp[8] << 8 | rsp[9];
 }
 
+static const char usage_manufacture[] =
+    "Usage: vitrum manufacture [--state DIR] [--key SPEC] [--nv-size SIZE]\n"
+    "                          [--ca-key FILE --ca-cert FILE] [--rsa] [--ecc] [--force]\n"
+    "\n"
+    "Provision the TPM in DIR as its manufacturer would: derive its default\n"
+    "endorsement keys (TCG EK Credential Profile templates L-1, RSA 2048, and\n"
+    "L-2, ECC NIST P-256: the keys tpm2_createek makes), certify each with an\n"
+    "X.509 EK certificate and store it, write-locked, in the standard NV index\n"
+    "(0x01C00002 RSA, 0x01C0000A ECC), where tpm2_getekcertificate finds it.\n"
+    "The TPM runs in this process: DIR must not be in use by a server.\n"
+    "\n"
+    "Options:\n"
+    "  --state DIR      the TPM's state directory (as for vitrum serve; created\n"
+    "                   with a new TPM if missing)\n"
+    "  --key SPEC       the state directory's key (as for vitrum serve)\n"
+    "  --nv-size SIZE   the user NV the TPM is served with (as for vitrum serve)\n"
+    "  --ca-key FILE    the owner's CA private key (PEM, not encrypted) ...\n"
+    "  --ca-cert FILE   ... and its CA certificate (PEM or DER).  Without them, a\n"
+    "                   local CA is used: DIR/ek-ca.pem with its key\n"
+    "                   DIR/ek-ca-key.pem (mode 0600), created at first use and\n"
+    "                   printed (path, SHA-256 fingerprint, PEM) so that it can\n"
+    "                   be given to verifiers (openssl verify -CAfile ek-ca.pem)\n"
+    "  --rsa, --ecc     only this EK (default: both)\n"
+    "  --force          replace EK certificates that are already there (else\n"
+    "                   they are refused and left as they are)\n"
+    "  -h, --help       show this help\n"
+    "\n"
+    "No key is built into vitrum.  The exit status is 0 on success, 1 when the\n"
+    "TPM or a file refuses (with the reason), 2 on a usage error.\n";
+
+static int cmd_manufacture(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "state", required_argument, NULL, 's' },
+        { "key", required_argument, NULL, 'k' },
+        { "nv-size", required_argument, NULL, 'V' },
+        { "ca-key", required_argument, NULL, 'K' },
+        { "ca-cert", required_argument, NULL, 'C' },
+        { "rsa", no_argument, NULL, 'r' },
+        { "ecc", no_argument, NULL, 'e' },
+        { "force", no_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    vt_engine_config cfg = { .nv_size = VT_NV_SIZE_DEFAULT };
+    vt_mfg_opts mfg = { 0 };
+    char state[4096] = "";
+    const char *key = NULL;
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': snprintf(state, sizeof(state), "%s", optarg); break;
+        case 'k': key = optarg; break;
+        case 'V':
+            if (parse_size(optarg, &cfg.nv_size) != 0 || cfg.nv_size < 1024 || cfg.nv_size > VT_NV_SIZE_LIMIT) {
+                fprintf(stderr, "vitrum: --nv-size must be from 1K to %uM (e.g. 64K, 1M)\n",
+                        VT_NV_SIZE_LIMIT >> 20);
+                return 2;
+            }
+            break;
+        case 'K': mfg.ca_key = optarg; break;
+        case 'C': mfg.ca_cert = optarg; break;
+        case 'r': mfg.rsa = true; break;
+        case 'e': mfg.ecc = true; break;
+        case 'f': mfg.force = true; break;
+        case 'h': fputs(usage_manufacture, stdout); return 0;
+        default: fputs(usage_manufacture, stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "vitrum: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (!mfg.ca_key != !mfg.ca_cert) {
+        fprintf(stderr, "vitrum: --ca-key and --ca-cert go together\n");
+        return 2;
+    }
+    if (!*state)
+        default_state_dir(state, sizeof(state));
+    return vt_manufacture(state, key, &cfg, &mfg);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -149,10 +241,14 @@ static int cmd_serve(int argc, char **argv)
         { "no-sandbox", no_argument, NULL, 'N' },
         { "key", required_argument, NULL, 'k' },
         { "nv-size", required_argument, NULL, 'V' },
+        { "manufacture", no_argument, NULL, 'M' },
+        { "ca-key", required_argument, NULL, 'K' },
+        { "ca-cert", required_argument, NULL, 'C' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    bool sandbox = true;
+    bool sandbox = true, manufacture = false;
+    vt_mfg_opts mfg = { .if_absent = true };
     vt_engine_config cfg = { .nv_size = VT_NV_SIZE_DEFAULT };
     char state[4096] = "", err[512];
     const char *listen_addr = DEFAULT_LISTEN, *startup = "clear", *key = NULL;
@@ -194,12 +290,23 @@ static int cmd_serve(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'M': manufacture = true; break;
+        case 'K': mfg.ca_key = optarg; break;
+        case 'C': mfg.ca_cert = optarg; break;
         case 'h': fputs(usage_serve, stdout); return 0;
         default: fputs(usage_serve, stderr); return 2;
         }
     }
     if (optind != argc) {
         fprintf(stderr, "vitrum: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if ((mfg.ca_key || mfg.ca_cert) && !manufacture) {
+        fprintf(stderr, "vitrum: --ca-key and --ca-cert go with --manufacture\n");
+        return 2;
+    }
+    if (!mfg.ca_key != !mfg.ca_cert) {
+        fprintf(stderr, "vitrum: --ca-key and --ca-cert go together\n");
         return 2;
     }
     if (!*state)
@@ -236,6 +343,23 @@ static int cmd_serve(int argc, char **argv)
         if (rc != 0)
             fprintf(stderr, "vitrum: TPM2_Startup(%s) failed with 0x%03x; waiting for the client's TPM2_Startup\n",
                     su ? "STATE" : "CLEAR", rc);
+    }
+    if (manufacture) {
+        /* Before the sandbox: it may write the local CA's files.  A
+         * started TPM stays started; one waiting for its TPM2_Startup is
+         * started, provisioned, shut down and powered on again. */
+        char id[2 * VT_TPM_ID_SIZE + 1] = "";
+        vt_engine_info info;
+        vt_engine_get_info(e, &info);
+        if (store.have_id)
+            vt_seal_hex(store.id, VT_TPM_ID_SIZE, id);
+        if (vt_manufacture_engine(e, state, store.have_id ? id : NULL, &mfg, stderr) != 0) {
+            fprintf(stderr, "vitrum: --manufacture failed\n");
+            vt_engine_free(e);
+            return 1;
+        }
+        if (!info.started)
+            vt_engine_power_on(e);
     }
     {
         const void *secret;
@@ -297,6 +421,8 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 1, argv + 1);
     if (!strcmp(argv[1], "state"))
         return vt_state_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "manufacture"))
+        return cmd_manufacture(argc - 1, argv + 1);
     fprintf(stderr, "vitrum: unknown command '%s' (see vitrum --help)\n", argv[1]);
     return 2;
 }

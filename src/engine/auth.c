@@ -1,4 +1,5 @@
 #include "engine/auth.h"
+#include "engine/object.h"
 
 #include <string.h>
 
@@ -79,6 +80,15 @@ TPM2_RC vt_entity_lookup(vt_engine *e, TPM2_HANDLE h, vt_entity_auth *out)
     default:
         break;
     }
+    {
+        const vt_object *o = vt_object_find(e, h);
+        if (o) {
+            out->auth = o->sens.authValue.buffer;
+            out->auth_len = o->sens.authValue.size;
+            out->da_protected = !(o->pub.objectAttributes & TPMA_OBJECT_NODA);
+            return TPM2_RC_SUCCESS;
+        }
+    }
     seq = vt_sequence_find(e, h);
     if (seq) {
         out->auth = seq->auth;
@@ -115,6 +125,26 @@ static size_t cp_hash(vt_cmd *c, TPM2_ALG_ID alg, uint8_t *out)
 /* An HMAC or policy session (Part 1 §19.6).  HMAC key: sessionKey ||
  * authValue, where a session bound to the very entity it authorizes leaves
  * the authValue out (it is already in sessionKey). */
+/* Which kinds of authorization an object accepts in this command's role
+ * (Part 1 §19.7.?, TPMA_OBJECT userWithAuth / adminWithPolicy): the USER
+ * role takes a password or HMAC only with userWithAuth; the ADMIN role only
+ * a policy when adminWithPolicy is SET; the DUP role only ever a policy. */
+static TPM2_RC object_auth_allowed(vt_cmd *c, TPM2_HANDLE h, unsigned n, bool policy)
+{
+    const vt_object *o = vt_object_find(c->e, h);
+    const vt_cmd_def *d = c->def;
+    TPMA_OBJECT a;
+
+    if (!o || !d || policy)
+        return TPM2_RC_SUCCESS;
+    a = o->pub.objectAttributes;
+    if (n == 1 && (d->flags & VT_CMD_DUP1))
+        return TPM2_RC_AUTH_UNAVAILABLE;
+    if (n == 1 && (d->flags & VT_CMD_ADMIN1))
+        return (a & TPMA_OBJECT_ADMINWITHPOLICY) ? TPM2_RC_AUTH_UNAVAILABLE : TPM2_RC_SUCCESS;
+    return (a & TPMA_OBJECT_USERWITHAUTH) ? TPM2_RC_SUCCESS : TPM2_RC_AUTH_UNAVAILABLE;
+}
+
 static TPM2_RC check_session(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HANDLE h, bool authorizes)
 {
     vt_session *ss = vt_session_find(c->e, s->handle);
@@ -142,6 +172,7 @@ static TPM2_RC check_session(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HAN
         return VT_RC_S(TPM2_RC_SYMMETRIC, n);
     if ((h >> 24) == TPM2_HT_NV_INDEX && (nv = vt_nv_find(&c->e->p.nv, h)) != NULL)
         RETURN_IF_ERROR(vt_nv_auth_allowed(c, nv, n, ss->type != TPM2_SE_HMAC));
+    RETURN_IF_ERROR(object_auth_allowed(c, h, n, ss->type != TPM2_SE_HMAC));
     if (ss->type != TPM2_SE_HMAC) {
         /* No policy command exists yet, so no policy can be satisfied. */
         return VT_RC_S(TPM2_RC_POLICY_FAIL, n);
@@ -193,6 +224,7 @@ TPM2_RC vt_auth_check(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HANDLE h, 
         return VT_RC_H(TPM2_RC_HANDLE, n);
     if ((h >> 24) == TPM2_HT_NV_INDEX && (nv = vt_nv_find(&c->e->p.nv, h)) != NULL)
         RETURN_IF_ERROR(vt_nv_auth_allowed(c, nv, n, false));
+    RETURN_IF_ERROR(object_auth_allowed(c, h, n, false));
 
     plen = vt_auth_trim(s->hmac, s->hmac_len);
     /* CT: the comparison reads every byte of the longer value; only whether

@@ -7,6 +7,7 @@
 
 #include "engine/engine_internal.h"
 #include "engine/auth.h"
+#include "engine/object.h"
 #include "common/be.h"
 
 #define HEADER_SIZE 10u
@@ -42,10 +43,41 @@ static TPM2_RC check_handle(vt_engine *e, vt_handle_kind kind, TPM2_HANDLE h)
         if (h != TPM2_RH_OWNER && h != TPM2_RH_PLATFORM)
             return TPM2_RC_VALUE;
         return vt_hierarchy_enabled(e, h) ? TPM2_RC_SUCCESS : TPM2_RC_HIERARCHY;
-    case VT_H_OBJECT:
+    case VT_H_OBJECT: {
+        const vt_object *o;
         if ((h >> 24) != TPM2_HT_TRANSIENT && (h >> 24) != TPM2_HT_PERSISTENT)
             return TPM2_RC_VALUE;
-        return vt_sequence_find(e, h) ? TPM2_RC_SUCCESS : TPM2_RC_HANDLE;
+        if (vt_sequence_find(e, h))
+            return TPM2_RC_SUCCESS;
+        o = vt_object_find(e, h);
+        /* Part 3 §5.6.?: a transient handle that is not loaded is a
+         * warning the resource manager acts on (TPM_RC_REFERENCE_H0+n). */
+        if (!o)
+            return (h >> 24) == TPM2_HT_TRANSIENT ? TPM2_RC_REFERENCE_H0 : TPM2_RC_HANDLE;
+        /* A persistent object of a disabled hierarchy is out of reach
+         * (Part 1 §14.?; its transient objects were flushed). */
+        return vt_hierarchy_enabled(e, o->hierarchy) ? TPM2_RC_SUCCESS : TPM2_RC_HIERARCHY;
+    }
+    case VT_H_HIERARCHY_NULL:
+        if (h != TPM2_RH_OWNER && h != TPM2_RH_ENDORSEMENT && h != TPM2_RH_PLATFORM && h != TPM2_RH_NULL)
+            return TPM2_RC_VALUE;
+        return vt_hierarchy_enabled(e, h) ? TPM2_RC_SUCCESS : TPM2_RC_HIERARCHY;
+    case VT_H_ENDORSEMENT:
+        if (h != TPM2_RH_ENDORSEMENT)
+            return TPM2_RC_VALUE;
+        return vt_hierarchy_enabled(e, h) ? TPM2_RC_SUCCESS : TPM2_RC_HIERARCHY;
+    case VT_H_PARENT:
+        if ((h >> 24) == TPM2_HT_PERMANENT)
+            return check_handle(e, VT_H_HIERARCHY_NULL, h);
+        return check_handle(e, VT_H_OBJECT, h);
+    case VT_H_SAVED:
+        /* TPMI_DH_SAVED: a transient object or a session; never a
+         * persistent object (Part 2 §9.?). */
+        if ((h >> 24) == TPM2_HT_TRANSIENT)
+            return check_handle(e, VT_H_OBJECT, h);
+        if ((h >> 24) == TPM2_HT_HMAC_SESSION || (h >> 24) == TPM2_HT_POLICY_SESSION)
+            return vt_session_find(e, h) ? TPM2_RC_SUCCESS : TPM2_RC_HANDLE;
+        return TPM2_RC_VALUE;
     case VT_H_OBJECT_NULL:
         if (h == TPM2_RH_NULL)
             return TPM2_RC_SUCCESS;
@@ -176,6 +208,8 @@ static TPM2_RC execute(vt_cmd *c, const uint8_t *cmd, size_t len, uint8_t *rsp,
         TPM2_RC rc;
         RETURN_IF_ERROR(vt_in_u32(&cur, &c->handles[i]));
         rc = check_handle(e, (vt_handle_kind)d->kind[i], c->handles[i]);
+        if (rc == TPM2_RC_REFERENCE_H0)
+            return TPM2_RC_REFERENCE_H0 + i; /* a warning: no H decoration */
         if (rc != TPM2_RC_SUCCESS)
             return vt_in_rc(&cur, rc);
     }

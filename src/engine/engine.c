@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "engine/engine_internal.h"
+#include "engine/object.h"
 #include "engine/nv.h"
 
 const char *vt_status_str(vt_status s)
@@ -138,6 +139,9 @@ void vt_engine_free(vt_engine *e)
             vt_hash_ctx_free(e->seq_ctx[i][b]);
     for (b = 0; b < VT_BANK_COUNT; b++)
         vt_hash_ctx_free(e->drtm_ctx[b]);
+    vt_object_flush_all(e, true, TPM2_RH_NULL);
+    for (i = 0; i < VT_MAX_PERSISTENT; i++)
+        vt_key_free(e->p.persistent[i].key);
     vt_wipe(e, e->mem_size);
     free(e);
 }
@@ -148,6 +152,7 @@ void vt_engine_power_on(vt_engine *e)
         return;
     /* _TPM_Init: volatile state is gone; the TPM waits for TPM2_Startup. */
     vt_clock_power_on(e);
+    vt_object_flush_all(e, true, TPM2_RH_NULL);
     memset(&e->v, 0, sizeof(e->v));
     e->v.time_origin = e->plat.monotonic_ms(e->plat.ctx);
     e->powered = true;
@@ -161,6 +166,7 @@ void vt_engine_power_off(vt_engine *e)
     e->p.clock = vt_clock_now(e);
     (void)vt_state_commit(e);
     vt_clock_power_on(e);
+    vt_object_flush_all(e, true, TPM2_RH_NULL);
     vt_wipe(&e->v, sizeof(e->v));
     e->powered = false;
 }

@@ -15,6 +15,7 @@
 #include "crypto/vt_crypto.h"
 #include "engine/marshal.h"
 #include "engine/nv.h"
+#include "crypto/vt_asym.h"
 
 #define VT_PCR_COUNT 24u
 #define VT_PCR_SELECT_MIN 3u /* octets to select VT_PCR_COUNT PCRs */
@@ -23,6 +24,7 @@
 #define VT_MAX_SEQUENCES 3u  /* transient slots for hash sequences */
 #define VT_MAX_SESSIONS 3u   /* sessions in one command (Part 1 §18.?) */
 #define VT_MAX_HANDLES 3u
+#define VT_MAX_NAME (2u + VT_MAX_DIGEST) /* nameAlg || digest */
 /* Clock is committed whenever it has run this far past its stored value, so
  * after a crash the TPM resumes at stored + interval and Clock never goes
  * backwards (Part 1 §36.? lets a TPM update Clock in NV periodically). */
@@ -32,6 +34,26 @@
 /* Bank index <-> algorithm. */
 extern const TPM2_ALG_ID vt_bank_alg[VT_BANK_COUNT];
 int vt_bank_of(TPM2_ALG_ID alg); /* -1 when no such bank */
+
+#define VT_MAX_OBJECTS 8u     /* transient object slots (TPM_PT_HR_TRANSIENT_MIN >= 3) */
+#define VT_MAX_PERSISTENT 16u /* persistent objects (EvictControl) */
+#define VT_PRIMARY_CACHE 8u   /* derived primary keys remembered (RSA prime search is slow) */
+
+typedef struct vt_object {
+    bool used;
+    TPM2_HANDLE handle;
+    TPMI_RH_HIERARCHY hierarchy; /* TPM_RH_OWNER / ENDORSEMENT / PLATFORM / NULL */
+    bool has_sensitive;          /* false: LoadExternal of a public area only */
+    bool external;               /* LoadExternal: not created by this TPM */
+    bool is_primary;
+    TPMT_PUBLIC pub;
+    TPMT_SENSITIVE sens; /* authValue, seedValue, and the private key or data */
+    uint8_t name[VT_MAX_NAME];
+    uint16_t name_len;
+    uint8_t qname[VT_MAX_NAME]; /* Qualified Name (Part 1 §16.?) */
+    uint16_t qname_len;
+    vt_key *key; /* built by vt_object_key(); freed with the object */
+} vt_object;
 
 /* What Shutdown(STATE) preserves for Startup(STATE) (Part 1 §12.2.2). */
 typedef struct {
@@ -57,20 +79,25 @@ typedef struct {
     uint16_t owner_auth_len, endorsement_auth_len, lockout_auth_len;
     vt_saved_state saved;
     vt_nv_state nv; /* NV indices (nv.h); the data pool is allocated once */
+    vt_object persistent[VT_MAX_PERSISTENT]; /* EvictControl'd objects */
 } vt_persistent;
 
 #define VT_SU_NONE 0xFFFFu
 
-typedef enum { VT_SEQ_FREE = 0, VT_SEQ_HASH, VT_SEQ_EVENT } vt_seq_kind;
+typedef enum { VT_SEQ_FREE = 0, VT_SEQ_HASH, VT_SEQ_EVENT, VT_SEQ_HMAC } vt_seq_kind;
 
 typedef struct {
     vt_seq_kind kind;
     TPM2_HANDLE handle;
-    TPM2_ALG_ID alg;             /* VT_SEQ_HASH */
+    TPM2_ALG_ID alg;             /* VT_SEQ_HASH, VT_SEQ_HMAC */
     uint8_t auth[VT_MAX_DIGEST]; /* sequence authValue */
     uint16_t auth_len;
     uint8_t first4[4];
     uint8_t first_len;
+    /* VT_SEQ_HMAC: the key's HMAC key (ipad/opad are applied by the
+     * sequence code) */
+    uint8_t hmac_key[128];
+    uint16_t hmac_key_len;
     /* hash contexts: engine->seq_ctx[slot][bank] (preallocated) */
 } vt_sequence;
 
@@ -113,6 +140,8 @@ typedef struct {
     vt_session sessions[VT_MAX_LOADED_SESSIONS];
     uint32_t next_session;
     bool drtm_active;      /* between _TPM_Hash_Start and _TPM_Hash_End */
+    vt_object objects[VT_MAX_OBJECTS]; /* transient objects */
+    uint64_t context_seq;  /* ContextSave sequence number (Part 1 §30.?) */
 } vt_volatile;
 
 /* The deterministic RNG (HMAC_DRBG with SHA-256, SP 800-90A §10.1.2). */
@@ -120,6 +149,18 @@ typedef struct {
     uint8_t k[32], v[32];
     uint32_t requests;
 } vt_drbg;
+
+/* A derived RSA primary, remembered so that re-creating the same primary
+ * (tpm2-tools does it on almost every call) skips the prime search.  `id`
+ * is a digest of the seed and the derivation context: a new seed (Clear,
+ * Startup CLEAR for the null hierarchy) simply never matches again. */
+typedef struct {
+    bool used;
+    uint8_t id[32];
+    uint16_t n_len, p_len;
+    uint8_t n[TPM2_MAX_RSA_KEY_BYTES];
+    uint8_t p[TPM2_MAX_RSA_KEY_BYTES / 2];
+} vt_primary_cache;
 
 struct vt_engine {
     vt_platform plat;
@@ -142,6 +183,8 @@ struct vt_engine {
     uint8_t *blob; /* marshalled state, blob_cap octets (room for a full NV pool) */
     size_t blob_cap;
     size_t mem_size; /* the engine, its NV pool and blob: one allocation */
+    vt_primary_cache pcache[VT_PRIMARY_CACHE];
+    unsigned pcache_next;
 };
 
 /* ---- the command context handed to every action ---- */
@@ -203,6 +246,8 @@ void vt_pcr_extend(vt_engine *e, unsigned pcr, int bank, const uint8_t *digest);
 TPM2_RC vt_pcr_check_selection(const TPML_PCR_SELECTION *sel);
 void vt_pcr_drtm_start(vt_engine *e);
 void vt_pcr_drtm_end(vt_engine *e);
+/* H(selected PCR values in selection order) with alg; size or 0. */
+size_t vt_pcr_digest(vt_engine *e, const TPML_PCR_SELECTION *sel, TPM2_ALG_ID alg, uint8_t *out);
 
 /* cmd_capability.c: the one list of implemented algorithms */
 bool vt_alg_implemented(TPM2_ALG_ID alg);
@@ -236,12 +281,17 @@ typedef enum {
     VT_H_ENTITY_NULL, /* TPMI_DH_ENTITY+ (StartAuthSession bind) */
     VT_H_NV_INDEX,    /* TPMI_RH_NV_INDEX: a defined NV index */
     VT_H_NV_AUTH,     /* TPMI_RH_NV_AUTH: owner, platform or a defined NV index */
+    VT_H_HIERARCHY_NULL, /* TPMI_RH_HIERARCHY+: owner, endorsement, platform, null */
+    VT_H_PARENT,      /* TPMI_DH_PARENT+: an object or a hierarchy (CreateLoaded) */
+    VT_H_SAVED,       /* TPMI_DH_SAVED: object, sequence or session (ContextSave) */
+    VT_H_ENDORSEMENT, /* TPMI_RH_ENDORSEMENT */
 } vt_handle_kind;
 
 #define VT_CMD_NO_SESSIONS 0x01u /* tag must be TPM_ST_NO_SESSIONS */
 #define VT_CMD_NV          0x02u /* TPMA_CC nv: may write NV */
 #define VT_CMD_FLUSHED     0x04u /* TPMA_CC flushed */
 #define VT_CMD_EXTENSIVE   0x08u /* TPMA_CC extensive */
+#define VT_CMD_DUP1        0x10u /* handle 1 is authorized in the DUP role */
 #define VT_CMD_ADMIN1      0x40u /* handle 1 is authorized in the ADMIN role */
 #define VT_CMD_NV_READ     0x80u /* an NV index authorizing handle 1 is read (else written) */
 
@@ -299,6 +349,42 @@ TPM2_RC vt_cmd_nv_write_lock(vt_cmd *c);
 TPM2_RC vt_cmd_nv_read_lock(vt_cmd *c);
 TPM2_RC vt_cmd_nv_global_write_lock(vt_cmd *c);
 TPM2_RC vt_cmd_nv_change_auth(vt_cmd *c);
+/* objects (cmd_object.c) */
+TPM2_RC vt_cmd_create_primary(vt_cmd *c);
+TPM2_RC vt_cmd_create(vt_cmd *c);
+TPM2_RC vt_cmd_create_loaded(vt_cmd *c);
+TPM2_RC vt_cmd_load(vt_cmd *c);
+TPM2_RC vt_cmd_load_external(vt_cmd *c);
+TPM2_RC vt_cmd_read_public(vt_cmd *c);
+TPM2_RC vt_cmd_object_change_auth(vt_cmd *c);
+TPM2_RC vt_cmd_unseal(vt_cmd *c);
+TPM2_RC vt_cmd_evict_control(vt_cmd *c);
+TPM2_RC vt_cmd_context_save(vt_cmd *c);
+TPM2_RC vt_cmd_context_load(vt_cmd *c);
+/* signing, asymmetric and symmetric crypto (cmd_sign.c, cmd_crypt.c) */
+TPM2_RC vt_cmd_sign(vt_cmd *c);
+TPM2_RC vt_cmd_verify_signature(vt_cmd *c);
+TPM2_RC vt_cmd_rsa_encrypt(vt_cmd *c);
+TPM2_RC vt_cmd_rsa_decrypt(vt_cmd *c);
+TPM2_RC vt_cmd_ecdh_keygen(vt_cmd *c);
+TPM2_RC vt_cmd_ecdh_zgen(vt_cmd *c);
+TPM2_RC vt_cmd_ecc_parameters(vt_cmd *c);
+TPM2_RC vt_cmd_encrypt_decrypt(vt_cmd *c);
+TPM2_RC vt_cmd_encrypt_decrypt2(vt_cmd *c);
+TPM2_RC vt_cmd_hmac(vt_cmd *c);
+TPM2_RC vt_cmd_hmac_start(vt_cmd *c);
+/* attestation (cmd_attest.c) */
+TPM2_RC vt_cmd_quote(vt_cmd *c);
+TPM2_RC vt_cmd_certify(vt_cmd *c);
+TPM2_RC vt_cmd_certify_creation(vt_cmd *c);
+TPM2_RC vt_cmd_get_time(vt_cmd *c);
+TPM2_RC vt_cmd_nv_certify(vt_cmd *c);
+/* duplication and credentials (cmd_dup.c) */
+TPM2_RC vt_cmd_duplicate(vt_cmd *c);
+TPM2_RC vt_cmd_import(vt_cmd *c);
+TPM2_RC vt_cmd_rewrap(vt_cmd *c);
+TPM2_RC vt_cmd_make_credential(vt_cmd *c);
+TPM2_RC vt_cmd_activate_credential(vt_cmd *c);
 
 /* session.c */
 vt_session *vt_session_find(vt_engine *e, TPM2_HANDLE h);
@@ -307,7 +393,6 @@ unsigned vt_sessions_loaded(const vt_engine *e);
 /* The Name of an entity for cpHash (Part 1 §16): the handle for PCRs,
  * permanent handles and sessions; empty for sequence objects; nameAlg ||
  * H(public area) for NV indices.  `out` holds VT_MAX_NAME octets. */
-#define VT_MAX_NAME (2u + VT_MAX_DIGEST)
 size_t vt_entity_name(vt_engine *e, TPM2_HANDLE h, uint8_t *out);
 
 #endif

@@ -1,4 +1,5 @@
 #include "engine/marshal.h"
+#include "vitrum/engine.h"
 
 #include <string.h>
 
@@ -53,6 +54,21 @@ TPM2_RC vt_in_mu(vt_in *in, vt_mu_unmarshal_fn fn, void *out)
 
     in->index++;
     r = fn(in->buf, in->len, &off, out);
+    if (r == TSS2_MU_RC_INSUFFICIENT_BUFFER) {
+        /* libtss2-mu says "insufficient" both when the command ends early
+         * and when a TPM2B's size is larger than its buffer.  The TPM says
+         * TPM_RC_INSUFFICIENT for the first, TPM_RC_SIZE for the second
+         * (Part 2 §6.6.3): replay the read on the rest of the command padded
+         * with zeros to tell them apart (error path only). */
+        size_t rest = in->len - in->off, poff = 0;
+        if (rest <= VT_MAX_COMMAND_SIZE) {
+            uint8_t pad[2 * VT_MAX_COMMAND_SIZE];
+            memset(pad, 0, sizeof(pad));
+            memcpy(pad, in->buf + in->off, rest);
+            if (fn(pad, sizeof(pad), &poff, out) == TSS2_MU_RC_INSUFFICIENT_BUFFER)
+                return vt_in_rc(in, TPM2_RC_SIZE);
+        }
+    }
     if (r != TSS2_RC_SUCCESS)
         return vt_in_rc(in, mu_to_rc(r));
     in->off = off;

@@ -85,5 +85,9 @@ TPM2_RC vt_nv_auth_allowed(struct vt_cmd *c, vt_nv_index *ix, unsigned n, bool p
  * The change is committed at once (it must survive whatever the command
  * does next).  Returns the authorization's own result or a commit error. */
 TPM2_RC vt_nv_auth_result(struct vt_engine *e, vt_nv_index *ix, bool ok, TPM2_RC fail_rc);
+/* cmd_nv.c: may the authority at c->handles[0] (owner, platform or the
+ * index itself) read ix (OWNERREAD, PPREAD, AUTHREAD/POLICYREAD)?
+ * TPM_RC_NV_AUTHORIZATION if not.  Also used by NV_Certify (cmd_attest.c). */
+TPM2_RC read_authority(struct vt_cmd *c, const vt_nv_index *ix);
 
 #endif

@@ -123,3 +123,30 @@ void vt_pcr_drtm_end(vt_engine *e)
     e->v.drtm_active = false;
     e->v.pcr_update_counter++;
 }
+
+/* H(the selected PCR values, in selection order) — the pcrDigest of
+ * creation data and of quotes (Part 1 §17.? , Part 3 §18.4).  Selections
+ * of banks that are not allocated contribute nothing.  Returns the size or 0. */
+size_t vt_pcr_digest(vt_engine *e, const TPML_PCR_SELECTION *sel, TPM2_ALG_ID alg, uint8_t *out)
+{
+    uint8_t buf[VT_BANK_COUNT * VT_PCR_COUNT * VT_MAX_DIGEST];
+    size_t off = 0;
+    uint32_t s;
+    unsigned i;
+
+    for (s = 0; s < sel->count && s < TPM2_NUM_PCR_BANKS; s++) {
+        const TPMS_PCR_SELECTION *ps = &sel->pcrSelections[s];
+        int bank = vt_bank_of(ps->hash);
+        size_t n = vt_hash_size(ps->hash);
+        if (bank < 0 || !(e->p.pcr_banks & (1u << bank)))
+            continue;
+        for (i = 0; i < VT_PCR_COUNT && i / 8 < ps->sizeofSelect; i++)
+            if ((ps->pcrSelect[i / 8] >> (i % 8)) & 1) {
+                if (off + n > sizeof(buf))
+                    return 0;
+                memcpy(buf + off, e->v.pcr[bank][i], n);
+                off += n;
+            }
+    }
+    return vt_hash(alg, buf, off, out);
+}

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "engine/engine_internal.h"
+#include "engine/object.h"
 #include "engine/auth.h"
 
 vt_session *vt_session_find(vt_engine *e, TPM2_HANDLE h)
@@ -38,6 +39,13 @@ size_t vt_entity_name(vt_engine *e, TPM2_HANDLE h, uint8_t *out)
         size_t n = vt_nv_name(ix, out);
         if (n)
             return n;
+    }
+    {
+        const vt_object *o = vt_object_find(e, h);
+        if (o) {
+            memcpy(out, o->name, o->name_len);
+            return o->name_len;
+        }
     }
     /* A sequence object has no public area: its Name is the Empty Buffer
      * (Part 1 §32.4.?). */

@@ -10,11 +10,13 @@
 
 #define STATE_MAGIC "VTST"
 /* 2: NV indices (the table, the counter high-water mark, each index's data).
- * A version 1 state is refused with VT_ERR_STATE_VERSION, never mis-read. */
-#define STATE_VERSION 2u
+ * 3: persistent objects (EvictControl).
+ * An older state is refused with VT_ERR_STATE_VERSION, never mis-read. */
+#define STATE_VERSION 3u
 
 #include "engine/state.h"
 #include "engine/nv.h"
+#include "engine/object.h"
 
 
 void vt_w_bytes(vt_walker *w, void *p, size_t n)
@@ -86,6 +88,67 @@ void vt_w_auth(vt_walker *w, uint8_t *buf, uint16_t *len)
     vt_w_bytes(w, buf, VT_MAX_DIGEST);
 }
 
+/* A persistent object: used, handle, hierarchy, flags, then TPM2B_PUBLIC
+ * and TPM2B_SENSITIVE as the TPM marshals them (length-prefixed as one
+ * run), then the Qualified Name.  The Name is computed again on reading. */
+static void walk_object(vt_walker *w, vt_object *o)
+{
+    uint8_t buf[sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_SENSITIVE)];
+    uint16_t len = 0;
+    size_t off = 0;
+
+    vt_w_bool(w, &o->used);
+    if (!o->used)
+        return;
+    vt_w_u32(w, &o->handle);
+    vt_w_u32(w, &o->hierarchy);
+    vt_w_bool(w, &o->is_primary);
+    if (w->writing) {
+        TPM2B_PUBLIC p2 = { .size = 0, .publicArea = o->pub };
+        TPM2B_SENSITIVE s2 = { .size = 0, .sensitiveArea = o->sens };
+        if (Tss2_MU_TPM2B_PUBLIC_Marshal(&p2, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS ||
+            Tss2_MU_TPM2B_SENSITIVE_Marshal(&s2, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS)
+            w->bad = true;
+        vt_wipe(&s2, sizeof(s2));
+        len = (uint16_t)off;
+    }
+    vt_w_u16(w, &len);
+    if (len > sizeof(buf)) {
+        w->bad = true;
+        return;
+    }
+    vt_w_bytes(w, buf, len);
+    vt_w_u16(w, &o->qname_len);
+    if (o->qname_len > VT_MAX_NAME) {
+        w->bad = true;
+        return;
+    }
+    vt_w_bytes(w, o->qname, VT_MAX_NAME);
+    if (!w->writing && !w->bad) {
+        TPM2B_PUBLIC p2;
+        TPM2B_SENSITIVE s2;
+        memset(&p2, 0, sizeof(p2));
+        memset(&s2, 0, sizeof(s2));
+        if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, &p2) != TSS2_RC_SUCCESS ||
+            Tss2_MU_TPM2B_SENSITIVE_Unmarshal(buf, len, &off, &s2) != TSS2_RC_SUCCESS || off != len ||
+            (o->handle >> 24) != TPM2_HT_PERSISTENT ||
+            (o->hierarchy != TPM2_RH_OWNER && o->hierarchy != TPM2_RH_ENDORSEMENT &&
+             o->hierarchy != TPM2_RH_PLATFORM)) {
+            w->bad = true;
+        } else {
+            o->pub = p2.publicArea;
+            o->sens = s2.sensitiveArea;
+            o->has_sensitive = true;
+            o->key = NULL;
+            o->name_len = (uint16_t)vt_public_name(&o->pub, o->name);
+            if (o->name_len == 0)
+                w->bad = true;
+        }
+        vt_wipe(&s2, sizeof(s2));
+    }
+    vt_wipe(buf, sizeof(buf));
+}
+
 static void walk(vt_walker *w, vt_persistent *p)
 {
     vt_w_bytes(w, p->eps, VT_SEED_SIZE);
@@ -115,6 +178,8 @@ static void walk(vt_walker *w, vt_persistent *p)
         unsigned i;
         for (i = 0; i < VT_NV_MAX_INDICES; i++)
             vt_nv_index_walk(w, &p->nv.index[i], p->nv.pool, p->nv.pool_size);
+        for (i = 0; i < VT_MAX_PERSISTENT; i++)
+            walk_object(w, &p->persistent[i]);
     }
 
     if (!w->writing) {

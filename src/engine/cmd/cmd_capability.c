@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/engine_internal.h"
+#include "engine/object.h"
 #include "vitrum/version.h"
 
 /* ---- algorithms ---- */
@@ -16,17 +17,33 @@ typedef struct {
     TPMA_ALGORITHM attrs;
 } alg_entry;
 
-/* Sorted by algorithm ID.  Keyed-hash objects (HMAC keys, sealed data) and
- * the XOR obfuscation they use are parameters TestParms validates. */
+/* Sorted by algorithm ID (a unit test checks it). */
 static const alg_entry algs[] = {
+    { TPM2_ALG_RSA, TPMA_ALGORITHM_ASYMMETRIC | TPMA_ALGORITHM_OBJECT },
     { TPM2_ALG_SHA1, TPMA_ALGORITHM_HASH },
     { TPM2_ALG_HMAC, TPMA_ALGORITHM_HASH | TPMA_ALGORITHM_SIGNING },
+    { TPM2_ALG_AES, TPMA_ALGORITHM_SYMMETRIC },
+    { TPM2_ALG_MGF1, TPMA_ALGORITHM_HASH | TPMA_ALGORITHM_METHOD },
+    { TPM2_ALG_KEYEDHASH, TPMA_ALGORITHM_HASH | TPMA_ALGORITHM_OBJECT },
     { TPM2_ALG_XOR, TPMA_ALGORITHM_SYMMETRIC | TPMA_ALGORITHM_HASH },
     { TPM2_ALG_SHA256, TPMA_ALGORITHM_HASH },
     { TPM2_ALG_SHA384, TPMA_ALGORITHM_HASH },
     { TPM2_ALG_SHA512, TPMA_ALGORITHM_HASH },
-    { TPM2_ALG_KEYEDHASH, TPMA_ALGORITHM_HASH | TPMA_ALGORITHM_OBJECT },
+    { TPM2_ALG_RSASSA, TPMA_ALGORITHM_ASYMMETRIC | TPMA_ALGORITHM_SIGNING },
+    { TPM2_ALG_RSAES, TPMA_ALGORITHM_ASYMMETRIC | TPMA_ALGORITHM_ENCRYPTING },
+    { TPM2_ALG_RSAPSS, TPMA_ALGORITHM_ASYMMETRIC | TPMA_ALGORITHM_SIGNING },
+    { TPM2_ALG_OAEP, TPMA_ALGORITHM_ASYMMETRIC | TPMA_ALGORITHM_ENCRYPTING },
+    { TPM2_ALG_ECDSA, TPMA_ALGORITHM_ASYMMETRIC | TPMA_ALGORITHM_SIGNING },
+    { TPM2_ALG_ECDH, TPMA_ALGORITHM_ASYMMETRIC | TPMA_ALGORITHM_METHOD },
+    { TPM2_ALG_KDF1_SP800_56A, TPMA_ALGORITHM_HASH | TPMA_ALGORITHM_METHOD },
     { TPM2_ALG_KDF1_SP800_108, TPMA_ALGORITHM_HASH | TPMA_ALGORITHM_METHOD },
+    { TPM2_ALG_ECC, TPMA_ALGORITHM_ASYMMETRIC | TPMA_ALGORITHM_OBJECT },
+    { TPM2_ALG_SYMCIPHER, TPMA_ALGORITHM_OBJECT },
+    { TPM2_ALG_CTR, TPMA_ALGORITHM_SYMMETRIC | TPMA_ALGORITHM_ENCRYPTING },
+    { TPM2_ALG_OFB, TPMA_ALGORITHM_SYMMETRIC | TPMA_ALGORITHM_ENCRYPTING },
+    { TPM2_ALG_CBC, TPMA_ALGORITHM_SYMMETRIC | TPMA_ALGORITHM_ENCRYPTING },
+    { TPM2_ALG_CFB, TPMA_ALGORITHM_SYMMETRIC | TPMA_ALGORITHM_ENCRYPTING },
+    { TPM2_ALG_ECB, TPMA_ALGORITHM_SYMMETRIC | TPMA_ALGORITHM_ENCRYPTING },
 };
 
 bool vt_alg_implemented(TPM2_ALG_ID a)
@@ -162,6 +179,13 @@ static bool cap_handles(vt_engine *e, vt_out *o, uint32_t first, uint32_t n)
                     found = true;
                 }
             }
+            for (i = 0; i < VT_MAX_OBJECTS; i++) {
+                const vt_object *ob = &e->v.objects[i];
+                if (ob->used && ob->handle >= last && (!found || ob->handle < best)) {
+                    best = ob->handle;
+                    found = true;
+                }
+            }
             if (!found || !list_take(&l))
                 break;
             vt_out_u32(o, best);
@@ -201,8 +225,29 @@ static bool cap_handles(vt_engine *e, vt_out *o, uint32_t first, uint32_t n)
         break;
     }
     case TPM2_HT_POLICY_SESSION: /* == TPM2_HT_SAVED_SESSION: none saved yet */
-    case TPM2_HT_PERSISTENT:
-        break; /* none exist yet */
+        break;
+    case TPM2_HT_PERSISTENT: {
+        /* Persistent objects in handle order. */
+        uint32_t last = first;
+        for (;;) {
+            uint32_t best = 0;
+            bool found = false;
+            for (i = 0; i < VT_MAX_PERSISTENT; i++) {
+                const vt_object *ob = &e->p.persistent[i];
+                if (ob->used && ob->handle >= last && (!found || ob->handle < best)) {
+                    best = ob->handle;
+                    found = true;
+                }
+            }
+            if (!found || !list_take(&l))
+                break;
+            vt_out_u32(o, best);
+            if (best == 0x81FFFFFFu)
+                break;
+            last = best + 1;
+        }
+        break;
+    }
     default:
         l.count = 0;
         break;
@@ -237,10 +282,6 @@ static uint32_t str4(const char *s)
 /* Returns false when `pt` is not a property this TPM reports. */
 static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
 {
-    unsigned i, loaded = 0;
-
-    for (i = 0; i < VT_MAX_SEQUENCES; i++)
-        loaded += e->v.seq[i].kind != VT_SEQ_FREE;
     switch (pt) {
     case TPM2_PT_FAMILY_INDICATOR: *v = str4("2.0\0"); return true;
     case TPM2_PT_LEVEL: *v = 0; return true;
@@ -256,8 +297,8 @@ static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
     case TPM2_PT_FIRMWARE_VERSION_1: *v = VITRUM_FW_VERSION_1; return true;
     case TPM2_PT_FIRMWARE_VERSION_2: *v = VITRUM_FW_VERSION_2; return true;
     case TPM2_PT_INPUT_BUFFER: *v = TPM2_MAX_DIGEST_BUFFER; return true;
-    case TPM2_PT_HR_TRANSIENT_MIN: *v = VT_MAX_SEQUENCES; return true;
-    case TPM2_PT_HR_PERSISTENT_MIN: *v = 0; return true;
+    case TPM2_PT_HR_TRANSIENT_MIN: *v = VT_MAX_OBJECTS; return true;
+    case TPM2_PT_HR_PERSISTENT_MIN: *v = VT_MAX_PERSISTENT; return true;
     case TPM2_PT_HR_LOADED_MIN: *v = VT_MAX_LOADED_SESSIONS; return true;
     case TPM2_PT_ACTIVE_SESSIONS_MAX: *v = VT_MAX_LOADED_SESSIONS; return true;
     case TPM2_PT_PCR_COUNT: *v = VT_PCR_COUNT; return true;
@@ -274,7 +315,7 @@ static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
     case TPM2_PT_MAX_COMMAND_SIZE: *v = VT_MAX_COMMAND_SIZE; return true;
     case TPM2_PT_MAX_RESPONSE_SIZE: *v = VT_MAX_RESPONSE_SIZE; return true;
     case TPM2_PT_MAX_DIGEST: *v = VT_MAX_DIGEST; return true;
-    case TPM2_PT_MAX_OBJECT_CONTEXT: *v = 0; return true;
+    case TPM2_PT_MAX_OBJECT_CONTEXT: *v = TPM2_MAX_CONTEXT_SIZE; return true;
     case TPM2_PT_MAX_SESSION_CONTEXT: *v = 0; return true;
     case TPM2_PT_PS_FAMILY_INDICATOR: *v = TPM2_PS_PC; return true;
     case TPM2_PT_PS_LEVEL: *v = 0; return true;
@@ -307,9 +348,9 @@ static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
     case TPM2_PT_HR_LOADED_AVAIL: *v = VT_MAX_LOADED_SESSIONS - vt_sessions_loaded(e); return true;
     case TPM2_PT_HR_ACTIVE: *v = vt_sessions_loaded(e); return true;
     case TPM2_PT_HR_ACTIVE_AVAIL: *v = VT_MAX_LOADED_SESSIONS - vt_sessions_loaded(e); return true;
-    case TPM2_PT_HR_TRANSIENT_AVAIL: *v = VT_MAX_SEQUENCES - loaded; return true;
-    case TPM2_PT_HR_PERSISTENT: *v = 0; return true;
-    case TPM2_PT_HR_PERSISTENT_AVAIL: *v = 0; return true;
+    case TPM2_PT_HR_TRANSIENT_AVAIL: *v = VT_MAX_OBJECTS - vt_objects_loaded(e); return true;
+    case TPM2_PT_HR_PERSISTENT: *v = vt_objects_persistent(e); return true;
+    case TPM2_PT_HR_PERSISTENT_AVAIL: *v = VT_MAX_PERSISTENT - vt_objects_persistent(e); return true;
     case TPM2_PT_NV_COUNTERS: *v = vt_nv_count(&e->p.nv, true); return true;
     case TPM2_PT_NV_COUNTERS_AVAIL: {
         /* A counter needs a table entry and 8 octets of pool. */
@@ -319,7 +360,7 @@ static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
         return true;
     }
     case TPM2_PT_ALGORITHM_SET: *v = 0; return true;
-    case TPM2_PT_LOADED_CURVES: *v = 0; return true;
+    case TPM2_PT_LOADED_CURVES: *v = 3; return true;
     case TPM2_PT_LOCKOUT_COUNTER: *v = 0; return true;
     case TPM2_PT_MAX_AUTH_FAIL: *v = 0; return true;
     case TPM2_PT_LOCKOUT_INTERVAL: *v = 0; return true;
@@ -403,6 +444,24 @@ static bool cap_pcr_properties(vt_out *o, uint32_t first, uint32_t n)
     return l.more;
 }
 
+static bool cap_curves(vt_out *o, uint32_t first, uint32_t n)
+{
+    static const TPM2_ECC_CURVE curves[] = { TPM2_ECC_NIST_P256, TPM2_ECC_NIST_P384, TPM2_ECC_NIST_P521 };
+    list_writer l;
+    size_t i;
+
+    list_begin(&l, o, min_u32(n, TPM2_MAX_ECC_CURVES));
+    for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
+        if (curves[i] < first)
+            continue;
+        if (!list_take(&l))
+            break;
+        vt_out_u16(o, curves[i]);
+    }
+    list_end(&l);
+    return l.more;
+}
+
 /* Hierarchy policies: none is set yet, so each is TPM_ALG_NULL. */
 static bool cap_auth_policies(vt_out *o, uint32_t first, uint32_t n)
 {
@@ -459,7 +518,7 @@ TPM2_RC vt_cmd_get_capability(vt_cmd *c)
     case TPM2_CAP_PCRS: more = cap_pcrs(c->e, o); break;
     case TPM2_CAP_TPM_PROPERTIES: more = cap_properties(c->e, o, prop, count); break;
     case TPM2_CAP_PCR_PROPERTIES: more = cap_pcr_properties(o, prop, count); break;
-    case TPM2_CAP_ECC_CURVES: vt_out_u32(o, 0); more = false; break; /* no ECC yet */
+    case TPM2_CAP_ECC_CURVES: more = cap_curves(o, prop, count); break;
     case TPM2_CAP_AUTH_POLICIES: more = cap_auth_policies(o, prop, count); break;
     default: vt_out_u32(o, 0); more = false; break; /* TPM2_CAP_ACT: none */
     }
@@ -469,37 +528,95 @@ TPM2_RC vt_cmd_get_capability(vt_cmd *c)
 }
 
 /* TPM2_TestParms: would these public parameters be accepted? */
+static TPM2_RC test_sym(const TPMT_SYM_DEF_OBJECT *d, bool cipher)
+{
+    if (d->algorithm == TPM2_ALG_NULL && !cipher)
+        return TPM2_RC_SUCCESS;
+    if (d->algorithm != TPM2_ALG_AES)
+        return TPM2_RC_SYMMETRIC;
+    if (d->keyBits.aes != 128 && d->keyBits.aes != 192 && d->keyBits.aes != 256)
+        return TPM2_RC_KEY_SIZE;
+    switch (d->mode.aes) {
+    case TPM2_ALG_CFB: return TPM2_RC_SUCCESS;
+    case TPM2_ALG_NULL: case TPM2_ALG_CTR: case TPM2_ALG_OFB: case TPM2_ALG_CBC: case TPM2_ALG_ECB:
+        return cipher ? TPM2_RC_SUCCESS : TPM2_RC_MODE;
+    default: return TPM2_RC_MODE;
+    }
+}
+
+static TPM2_RC test_scheme_hash(TPM2_ALG_ID h)
+{
+    return vt_hash_size(h) ? TPM2_RC_SUCCESS : TPM2_RC_HASH;
+}
+
+/* TPM2_TestParms (Part 3 §10.?): are these parameters ones this TPM can
+ * make an object with?  Attribute combinations are Create's business. */
+static TPM2_RC test_parms(const TPMT_PUBLIC_PARMS *p)
+{
+    switch (p->type) {
+    case TPM2_ALG_RSA: {
+        const TPMS_RSA_PARMS *r = &p->parameters.rsaDetail;
+        if (r->keyBits != 1024 && r->keyBits != 2048 && r->keyBits != 3072 && r->keyBits != 4096)
+            return TPM2_RC_KEY_SIZE;
+        if (r->exponent != 0 && (r->exponent < 3 || !(r->exponent & 1)))
+            return TPM2_RC_VALUE;
+        RETURN_IF_ERROR(test_sym(&r->symmetric, false));
+        switch (r->scheme.scheme) {
+        case TPM2_ALG_NULL: case TPM2_ALG_RSAES: return TPM2_RC_SUCCESS;
+        case TPM2_ALG_RSASSA: case TPM2_ALG_RSAPSS: case TPM2_ALG_OAEP:
+            return test_scheme_hash(r->scheme.details.anySig.hashAlg);
+        default: return TPM2_RC_SCHEME;
+        }
+    }
+    case TPM2_ALG_ECC: {
+        const TPMS_ECC_PARMS *ep = &p->parameters.eccDetail;
+        if (ep->curveID != TPM2_ECC_NIST_P256 && ep->curveID != TPM2_ECC_NIST_P384 &&
+            ep->curveID != TPM2_ECC_NIST_P521)
+            return TPM2_RC_CURVE;
+        if (ep->kdf.scheme != TPM2_ALG_NULL)
+            return TPM2_RC_KDF;
+        RETURN_IF_ERROR(test_sym(&ep->symmetric, false));
+        switch (ep->scheme.scheme) {
+        case TPM2_ALG_NULL: return TPM2_RC_SUCCESS;
+        case TPM2_ALG_ECDSA: case TPM2_ALG_ECDH:
+            return test_scheme_hash(ep->scheme.details.anySig.hashAlg);
+        default: return TPM2_RC_SCHEME;
+        }
+    }
+    case TPM2_ALG_SYMCIPHER:
+        return test_sym(&p->parameters.symDetail.sym, true);
+    default: {
+        const TPMT_KEYEDHASH_SCHEME *s = &p->parameters.keyedHashDetail.scheme;
+        switch (s->scheme) {
+        case TPM2_ALG_NULL:
+            return TPM2_RC_SUCCESS;
+        case TPM2_ALG_HMAC:
+            return test_scheme_hash(s->details.hmac.hashAlg);
+        case TPM2_ALG_XOR:
+            RETURN_IF_ERROR(test_scheme_hash(s->details.exclusiveOr.hashAlg));
+            return s->details.exclusiveOr.kdf == TPM2_ALG_KDF1_SP800_108 ? TPM2_RC_SUCCESS : TPM2_RC_KDF;
+        default:
+            return TPM2_RC_SCHEME;
+        }
+    }
+    }
+}
+
 TPM2_RC vt_cmd_test_parms(vt_cmd *c)
 {
     TPMT_PUBLIC_PARMS parms;
     uint16_t type;
+    TPM2_RC rc;
 
     /* Check the type first: MU cannot unmarshal a union it doesn't know. */
     if (vt_in_left(&c->in) < 2)
         return VT_RC_P(TPM2_RC_INSUFFICIENT, 1);
     type = (uint16_t)(c->in.buf[c->in.off] << 8 | c->in.buf[c->in.off + 1]);
-    if (!vt_alg_implemented(type) || type != TPM2_ALG_KEYEDHASH)
+    if (type != TPM2_ALG_KEYEDHASH && type != TPM2_ALG_RSA && type != TPM2_ALG_ECC &&
+        type != TPM2_ALG_SYMCIPHER)
         return VT_RC_P(TPM2_RC_TYPE, 1);
     RETURN_IF_ERROR(VT_IN(&c->in, TPMT_PUBLIC_PARMS, &parms));
     RETURN_IF_ERROR(vt_in_end(&c->in));
-
-    {
-        const TPMT_KEYEDHASH_SCHEME *s = &parms.parameters.keyedHashDetail.scheme;
-        switch (s->scheme) {
-        case TPM2_ALG_NULL:
-            return TPM2_RC_SUCCESS;
-        case TPM2_ALG_HMAC:
-            if (vt_hash_size(s->details.hmac.hashAlg) == 0)
-                return VT_RC_P(TPM2_RC_HASH, 1);
-            return TPM2_RC_SUCCESS;
-        case TPM2_ALG_XOR:
-            if (vt_hash_size(s->details.exclusiveOr.hashAlg) == 0)
-                return VT_RC_P(TPM2_RC_HASH, 1);
-            if (s->details.exclusiveOr.kdf != TPM2_ALG_KDF1_SP800_108)
-                return VT_RC_P(TPM2_RC_KDF, 1);
-            return TPM2_RC_SUCCESS;
-        default:
-            return VT_RC_P(TPM2_RC_SCHEME, 1);
-        }
-    }
+    rc = test_parms(&parms);
+    return rc == TPM2_RC_SUCCESS ? rc : VT_RC_P(rc, 1);
 }

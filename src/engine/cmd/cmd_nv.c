@@ -42,7 +42,7 @@ static TPM2_RC check_authority(vt_cmd *c, const vt_nv_index *ix, TPMA_NV own, TP
     return TPM2_RC_NV_AUTHORIZATION;
 }
 
-static TPM2_RC read_authority(vt_cmd *c, const vt_nv_index *ix)
+TPM2_RC read_authority(vt_cmd *c, const vt_nv_index *ix)
 {
     return check_authority(c, ix, TPMA_NV_OWNERREAD, TPMA_NV_PPREAD,
                            TPMA_NV_AUTHREAD | TPMA_NV_POLICYREAD);
