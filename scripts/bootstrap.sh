@@ -4,7 +4,7 @@
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libssl-dev libtss2-dev libseccomp-dev"
-TEST_PKGS="$BUILD_PKGS libcmocka-dev tpm2-tools libtss2-tcti-mssim0 libtss2-tcti-swtpm0
+TEST_PKGS="$BUILD_PKGS libcmocka-dev tpm2-tools libtss2-tcti-mssim0 libtss2-tcti-swtpm0 tpm2-openssl
  swtpm swtpm-tools openssl python3 clang libclang-rt-14-dev procps util-linux iproute2 cppcheck xxd"
 
 case "${1:-build}" in

@@ -139,10 +139,88 @@ static TPM2_RC object_auth_allowed(vt_cmd *c, TPM2_HANDLE h, unsigned n, bool po
         return TPM2_RC_SUCCESS;
     a = o->pub.objectAttributes;
     if (n == 1 && (d->flags & VT_CMD_DUP1))
-        return TPM2_RC_AUTH_UNAVAILABLE;
+        return TPM2_RC_AUTH_TYPE; /* DUP: a policy session or nothing */
     if (n == 1 && (d->flags & VT_CMD_ADMIN1))
-        return (a & TPMA_OBJECT_ADMINWITHPOLICY) ? TPM2_RC_AUTH_UNAVAILABLE : TPM2_RC_SUCCESS;
+        return (a & TPMA_OBJECT_ADMINWITHPOLICY) ? TPM2_RC_AUTH_TYPE : TPM2_RC_SUCCESS;
     return (a & TPMA_OBJECT_USERWITHAUTH) ? TPM2_RC_SUCCESS : TPM2_RC_AUTH_UNAVAILABLE;
+}
+
+/* The authPolicy of the entity at h: an object's or an NV index's; the
+ * hierarchies, PCRs and sequences have none (empty). */
+static void entity_policy(vt_engine *e, TPM2_HANDLE h, const uint8_t **pol, size_t *len)
+{
+    const vt_object *o;
+    vt_nv_index *ix;
+
+    *pol = NULL;
+    *len = 0;
+    if ((h >> 24) == TPM2_HT_NV_INDEX && (ix = vt_nv_find(&e->p.nv, h)) != NULL) {
+        *pol = ix->pub.authPolicy.buffer;
+        *len = ix->pub.authPolicy.size;
+        return;
+    }
+    o = vt_object_find(e, h);
+    if (o) {
+        *pol = o->pub.authPolicy.buffer;
+        *len = o->pub.authPolicy.size;
+    }
+}
+
+/* Is policy session ss satisfied for this command and entity h (Part 1
+ * §19.7.?, Part 3 §23 "policy assertions")?  The HMAC or password is
+ * checked afterwards like for any session. */
+static TPM2_RC check_policy(vt_cmd *c, const vt_session *ss, unsigned n, TPM2_HANDLE h)
+{
+    vt_engine *e = c->e;
+    size_t hlen = vt_hash_size(ss->auth_hash), pol_len;
+    const uint8_t *pol;
+
+    /* A trial session only computes a digest; it never authorizes. */
+    if (ss->type == TPM2_SE_TRIAL)
+        return VT_RC_S(TPM2_RC_ATTRIBUTES, n);
+    entity_policy(e, h, &pol, &pol_len);
+    if (pol_len == 0)
+        return TPM2_RC_AUTH_UNAVAILABLE;
+    if (ss->timeout != 0 && vt_time_now(e) > ss->timeout)
+        return VT_RC_S(TPM2_RC_EXPIRED, n);
+    if (ss->pcr_counter_set && ss->pcr_counter != e->v.pcr_update_counter)
+        return TPM2_RC_PCR_CHANGED; /* a format-zero code: no session number */
+    /* Not secret: authPolicy is in the public area. */
+    if (pol_len != hlen || memcmp(pol, ss->policy_digest, hlen) != 0)
+        return VT_RC_S(TPM2_RC_POLICY_FAIL, n);
+    if (ss->policy_cc != 0 && ss->policy_cc != c->cc)
+        return VT_RC_S(TPM2_RC_POLICY_CC, n);
+    /* The ADMIN and DUP roles need a policy that names the command
+     * (PolicyCommandCode), not just any policy of the object. */
+    if (n == 1 && c->def && (c->def->flags & (VT_CMD_ADMIN1 | VT_CMD_DUP1)) && ss->policy_cc != c->cc)
+        return VT_RC_S(TPM2_RC_POLICY_FAIL, n);
+    if (ss->cp_hash_len) {
+        uint8_t cp[VT_MAX_DIGEST];
+        if (cp_hash(c, ss->auth_hash, cp) != hlen)
+            return TPM2_RC_FAILURE;
+        if (ss->cp_hash_len != hlen || memcmp(cp, ss->cp_hash, hlen) != 0)
+            return VT_RC_S(TPM2_RC_POLICY_FAIL, n);
+    }
+    return TPM2_RC_SUCCESS;
+}
+
+/* A password check against `auth`: both trimmed of trailing zeros. */
+static bool password_equal(const uint8_t *pw, size_t pw_len, const uint8_t *auth, size_t auth_len)
+{
+    uint8_t a[VT_MAX_DIGEST] = { 0 }, b[VT_MAX_DIGEST] = { 0 };
+    size_t plen = vt_auth_trim(pw, pw_len);
+    bool ok;
+
+    if (auth_len > VT_MAX_DIGEST)
+        return false;
+    /* CT: the comparison reads every byte of the longer value; only whether
+     * the lengths differ is not hidden, and both are trimmed the same way. */
+    memcpy(a, pw, plen);
+    memcpy(b, auth, auth_len);
+    ok = vt_ct_equal(a, b, VT_MAX_DIGEST) && plen == vt_auth_trim(auth, auth_len);
+    vt_wipe(a, sizeof(a));
+    vt_wipe(b, sizeof(b));
+    return ok;
 }
 
 static TPM2_RC check_session(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HANDLE h, bool authorizes)
@@ -153,13 +231,18 @@ static TPM2_RC check_session(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HAN
     uint8_t cp[VT_MAX_DIGEST], mac[VT_MAX_DIGEST], attrs = (uint8_t)s->attrs;
     size_t hlen;
     TPM2_RC fail;
-    bool ok;
+    bool ok, policy;
 
-    if (!ss || (s->kind == VT_SES_HMAC) != (ss->type == TPM2_SE_HMAC))
+    /* Not loaded (never started, flushed, or context-saved): the resource
+     * manager's warning. */
+    if (!ss || ss->saved || (s->kind == VT_SES_HMAC) != (ss->type == TPM2_SE_HMAC))
         return (TPM2_RC)(TPM2_RC_REFERENCE_S0 + (n - 1));
     s->ses = ss;
+    policy = ss->type != TPM2_SE_HMAC;
     hlen = vt_hash_size(ss->auth_hash);
-    if (s->nonce_len < 16 || s->nonce_len > hlen)
+    /* nonceCaller: 16 octets up to the digest size; a PolicyPassword
+     * session computes no HMAC, and tpm2-tss sends it an empty one. */
+    if ((s->nonce_len < 16 && !(policy && ss->password_needed && s->nonce_len == 0)) || s->nonce_len > hlen)
         return VT_RC_S(TPM2_RC_SIZE, n);
     if (!authorizes) {
         /* Audit and parameter encryption sessions come with the sessions
@@ -171,33 +254,51 @@ static TPM2_RC check_session(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HAN
     if (s->attrs & (TPMA_SESSION_DECRYPT | TPMA_SESSION_ENCRYPT))
         return VT_RC_S(TPM2_RC_SYMMETRIC, n);
     if ((h >> 24) == TPM2_HT_NV_INDEX && (nv = vt_nv_find(&c->e->p.nv, h)) != NULL)
-        RETURN_IF_ERROR(vt_nv_auth_allowed(c, nv, n, ss->type != TPM2_SE_HMAC));
-    RETURN_IF_ERROR(object_auth_allowed(c, h, n, ss->type != TPM2_SE_HMAC));
-    if (ss->type != TPM2_SE_HMAC) {
-        /* No policy command exists yet, so no policy can be satisfied. */
-        return VT_RC_S(TPM2_RC_POLICY_FAIL, n);
-    }
+        RETURN_IF_ERROR(vt_nv_auth_allowed(c, nv, n, policy));
+    RETURN_IF_ERROR(object_auth_allowed(c, h, n, policy));
+    if (policy)
+        RETURN_IF_ERROR(check_policy(c, ss, n, h));
     if (vt_entity_lookup(c->e, h, &ent) != TPM2_RC_SUCCESS)
         return VT_RC_H(TPM2_RC_HANDLE, n);
-
-    memcpy(s->key, ss->session_key, ss->session_key_len);
-    s->key_len = ss->session_key_len;
-    if (!(ss->bound && ss->bind_handle == h)) {
-        memcpy(s->key + s->key_len, ent.auth, ent.auth_len);
-        s->key_len += ent.auth_len;
-    }
-    if (cp_hash(c, ss->auth_hash, cp) != hlen)
-        return TPM2_RC_FAILURE;
-    {
-        vt_buf parts[4] = { { cp, hlen }, { s->nonce, s->nonce_len },
-                            { ss->nonce_tpm, ss->nonce_tpm_len }, { &attrs, 1 } };
-        if (vt_hmac_parts(ss->auth_hash, s->key, s->key_len, parts, 4, mac) != hlen)
-            return TPM2_RC_FAILURE;
-    }
-    /* CT: vt_ct_equal reads all hlen octets. */
-    ok = s->hmac_len == hlen && vt_ct_equal(mac, s->hmac, hlen);
     fail = VT_RC_S(ent.da_protected ? TPM2_RC_AUTH_FAIL : TPM2_RC_BAD_AUTH, n);
-    if (nv)
+
+    if (policy && ss->password_needed) {
+        /* PolicyPassword: the hmac field carries the authValue in the clear
+         * and the response HMAC is empty (Part 3 §23.18). */
+        s->empty_hmac = true;
+        ok = password_equal(s->hmac, s->hmac_len, ent.auth, ent.auth_len);
+    } else {
+        /* HMAC key: sessionKey || authValue.  An HMAC session bound to the
+         * very entity it authorizes leaves the authValue out (it is already
+         * in sessionKey); a policy session includes it only after
+         * PolicyAuthValue (Part 1 §19.6.?). */
+        bool with_auth = policy ? ss->auth_value_needed : !(ss->bound && ss->bind_handle == h);
+        memcpy(s->key, ss->session_key, ss->session_key_len);
+        s->key_len = ss->session_key_len;
+        if (with_auth) {
+            memcpy(s->key + s->key_len, ent.auth, ent.auth_len);
+            s->key_len += ent.auth_len;
+        }
+        if (s->key_len == 0 && s->hmac_len == 0) {
+            /* Nothing to key an HMAC with: the caller may send none, and
+             * gets none back. */
+            s->empty_hmac = true;
+            ok = true;
+        } else {
+            if (cp_hash(c, ss->auth_hash, cp) != hlen)
+                return TPM2_RC_FAILURE;
+            {
+                vt_buf parts[4] = { { cp, hlen }, { s->nonce, s->nonce_len },
+                                    { ss->nonce_tpm, ss->nonce_tpm_len }, { &attrs, 1 } };
+                if (vt_hmac_parts(ss->auth_hash, s->key, s->key_len, parts, 4, mac) != hlen)
+                    return TPM2_RC_FAILURE;
+            }
+            /* CT: vt_ct_equal reads all hlen octets. */
+            ok = s->hmac_len == hlen && vt_ct_equal(mac, s->hmac, hlen);
+        }
+    }
+    /* PIN indices count authValue uses, not policy uses. */
+    if (nv && !policy)
         return vt_nv_auth_result(c->e, nv, ok, fail);
     return ok ? TPM2_RC_SUCCESS : fail;
 }
@@ -206,7 +307,6 @@ TPM2_RC vt_auth_check(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HANDLE h, 
 {
     vt_nv_index *nv = NULL;
     vt_entity_auth ent;
-    size_t plen;
     bool ok;
 
     if (s->kind != VT_SES_PASSWORD)
@@ -226,17 +326,7 @@ TPM2_RC vt_auth_check(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HANDLE h, 
         RETURN_IF_ERROR(vt_nv_auth_allowed(c, nv, n, false));
     RETURN_IF_ERROR(object_auth_allowed(c, h, n, false));
 
-    plen = vt_auth_trim(s->hmac, s->hmac_len);
-    /* CT: the comparison reads every byte of the longer value; only whether
-     * the lengths differ is not hidden, and both are trimmed the same way. */
-    {
-        uint8_t a[VT_MAX_DIGEST] = { 0 }, b[VT_MAX_DIGEST] = { 0 };
-        memcpy(a, s->hmac, plen);
-        memcpy(b, ent.auth, ent.auth_len);
-        ok = vt_ct_equal(a, b, VT_MAX_DIGEST) && plen == ent.auth_len;
-        vt_wipe(a, sizeof(a));
-        vt_wipe(b, sizeof(b));
-    }
+    ok = password_equal(s->hmac, s->hmac_len, ent.auth, ent.auth_len);
     if (nv)
         return vt_nv_auth_result(c->e, nv, ok,
                                  VT_RC_S(ent.da_protected ? TPM2_RC_AUTH_FAIL : TPM2_RC_BAD_AUTH, n));
@@ -274,6 +364,7 @@ void vt_auth_response(vt_cmd *c, vt_auth_session *s, vt_out *o)
         o->overflow = true;
         return;
     }
+    ss->start_time = vt_time_now(c->e);
     {
         vt_buf parts[4] = { { rp, hlen }, { ss->nonce_tpm, ss->nonce_tpm_len },
                             { s->nonce, s->nonce_len }, { &attrs, 1 } };
@@ -281,8 +372,13 @@ void vt_auth_response(vt_cmd *c, vt_auth_session *s, vt_out *o)
     }
     vt_out_2b(o, ss->nonce_tpm, ss->nonce_tpm_len);
     vt_out_u8(o, attrs);
-    vt_out_2b(o, mac, (uint16_t)hlen);
+    vt_out_2b(o, mac, s->empty_hmac ? 0 : (uint16_t)hlen);
     vt_wipe(s->key, sizeof(s->key));
+    vt_wipe(mac, sizeof(mac));
     if (!(s->attrs & TPMA_SESSION_CONTINUESESSION))
         vt_session_free(ss);
+    else if (ss->type != TPM2_SE_HMAC)
+        /* A policy session that authorized a command starts over: the
+         * next use needs its policy again (Part 1 §19.7.?). */
+        vt_session_policy_reset(ss);
 }

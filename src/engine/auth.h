@@ -1,8 +1,9 @@
 /* The authorization area: parsing sessions and checking authorization.
  *
- * Password sessions (TPM_RS_PW) are implemented here.  HMAC and policy
- * sessions have their place (vt_auth_session.kind) and are refused with
- * TPM_RC_REFERENCE_Sx until the sessions room exists. */
+ * Password sessions (TPM_RS_PW), HMAC sessions and policy sessions
+ * (Part 1 §19.6, §19.7): a policy session authorizes when its policyDigest
+ * equals the entity's authPolicy and the conditions its policy commands
+ * recorded hold for this command. */
 #ifndef VT_AUTH_H
 #define VT_AUTH_H
 
@@ -22,6 +23,9 @@ typedef struct {
     vt_session *ses;
     uint8_t key[2 * VT_MAX_DIGEST]; /* sessionKey || authValue */
     size_t key_len;
+    /* The response carries an empty HMAC: PolicyPassword, or an empty
+     * key and an empty command HMAC (Part 1 §19.6.?). */
+    bool empty_hmac;
 } vt_auth_session;
 
 /* Read session number `n` (1-based) from the authorization area. */

@@ -9,6 +9,8 @@
 const vt_cmd_def vt_commands[] = {
     /* cc, name, handles, auth, rsp handles, flags, handle kinds, action */
     /* VT_CMD_ADMIN1 / DUP1: handle 1 is authorized in the ADMIN / DUP role */
+    /* Policy commands take their session as VT_H_SAVED (any session or
+     * transient handle) and check for a loaded policy session themselves. */
     { TPM2_CC_NV_UndefineSpaceSpecial, "NV_UndefineSpaceSpecial", 2, 2, 0, VT_CMD_NV | VT_CMD_ADMIN1,
       H(VT_H_NV_INDEX, VT_H_PLATFORM), vt_cmd_nv_undefine_space_special },
     { TPM2_CC_EvictControl, "EvictControl", 2, 1, 0, VT_CMD_NV, H(VT_H_PROVISION, VT_H_OBJECT), vt_cmd_evict_control },
@@ -47,6 +49,7 @@ const vt_cmd_def vt_commands[] = {
     { TPM2_CC_NV_ReadLock, "NV_ReadLock", 2, 1, 0, VT_CMD_NV | VT_CMD_NV_READ, H(VT_H_NV_AUTH, VT_H_NV_INDEX), vt_cmd_nv_read_lock },
     { TPM2_CC_ObjectChangeAuth, "ObjectChangeAuth", 2, 1, 0, VT_CMD_ADMIN1, H(VT_H_OBJECT, VT_H_OBJECT),
       vt_cmd_object_change_auth },
+    { TPM2_CC_PolicySecret, "PolicySecret", 2, 1, 0, 0, H(VT_H_ENTITY_NULL, VT_H_SAVED), vt_cmd_policy_secret },
     { TPM2_CC_Rewrap, "Rewrap", 2, 1, 0, 0, H(VT_H_OBJECT_NULL, VT_H_OBJECT_NULL), vt_cmd_rewrap },
     { TPM2_CC_Create, "Create", 1, 1, 0, 0, H(VT_H_OBJECT), vt_cmd_create },
     { TPM2_CC_ECDH_ZGen, "ECDH_ZGen", 1, 1, 0, 0, H(VT_H_OBJECT), vt_cmd_ecdh_zgen },
@@ -67,6 +70,9 @@ const vt_cmd_def vt_commands[] = {
     { TPM2_CC_LoadExternal, "LoadExternal", 0, 0, 1, 0, H(0), vt_cmd_load_external },
     { TPM2_CC_MakeCredential, "MakeCredential", 1, 0, 0, 0, H(VT_H_OBJECT), vt_cmd_make_credential },
     { TPM2_CC_NV_ReadPublic, "NV_ReadPublic", 1, 0, 0, 0, H(VT_H_NV_INDEX), vt_cmd_nv_read_public },
+    { TPM2_CC_PolicyAuthValue, "PolicyAuthValue", 1, 0, 0, 0, H(VT_H_SAVED), vt_cmd_policy_auth_value },
+    { TPM2_CC_PolicyCommandCode, "PolicyCommandCode", 1, 0, 0, 0, H(VT_H_SAVED), vt_cmd_policy_command_code },
+    { TPM2_CC_PolicyOR, "PolicyOR", 1, 0, 0, 0, H(VT_H_SAVED), vt_cmd_policy_or },
     { TPM2_CC_ReadPublic, "ReadPublic", 1, 0, 0, 0, H(VT_H_OBJECT), vt_cmd_read_public },
     { TPM2_CC_RSA_Encrypt, "RSA_Encrypt", 1, 0, 0, 0, H(VT_H_OBJECT), vt_cmd_rsa_encrypt },
     { TPM2_CC_StartAuthSession, "StartAuthSession", 2, 0, 1, 0, H(VT_H_OBJECT_NULL, VT_H_ENTITY_NULL),
@@ -78,13 +84,17 @@ const vt_cmd_def vt_commands[] = {
     { TPM2_CC_GetTestResult, "GetTestResult", 0, 0, 0, 0, H(0), vt_cmd_get_test_result },
     { TPM2_CC_Hash, "Hash", 0, 0, 0, 0, H(0), vt_cmd_hash },
     { TPM2_CC_PCR_Read, "PCR_Read", 0, 0, 0, 0, H(0), vt_cmd_pcr_read },
+    { TPM2_CC_PolicyPCR, "PolicyPCR", 1, 0, 0, 0, H(VT_H_SAVED), vt_cmd_policy_pcr },
+    { TPM2_CC_PolicyRestart, "PolicyRestart", 1, 0, 0, 0, H(VT_H_SAVED), vt_cmd_policy_restart },
     { TPM2_CC_ReadClock, "ReadClock", 0, 0, 0, 0, H(0), vt_cmd_read_clock },
     { TPM2_CC_PCR_Extend, "PCR_Extend", 1, 1, 0, 0, H(VT_H_PCR_NULL), vt_cmd_pcr_extend },
     { TPM2_CC_NV_Certify, "NV_Certify", 3, 2, 0, VT_CMD_NV_READ, H(VT_H_OBJECT_NULL, VT_H_NV_AUTH, VT_H_NV_INDEX), vt_cmd_nv_certify },
     { TPM2_CC_EventSequenceComplete, "EventSequenceComplete", 2, 2, 0, VT_CMD_FLUSHED,
       H(VT_H_PCR_NULL, VT_H_OBJECT), vt_cmd_event_sequence_complete },
     { TPM2_CC_HashSequenceStart, "HashSequenceStart", 0, 0, 1, 0, H(0), vt_cmd_hash_sequence_start },
+    { TPM2_CC_PolicyGetDigest, "PolicyGetDigest", 1, 0, 0, 0, H(VT_H_SAVED), vt_cmd_policy_get_digest },
     { TPM2_CC_TestParms, "TestParms", 0, 0, 0, 0, H(0), vt_cmd_test_parms },
+    { TPM2_CC_PolicyPassword, "PolicyPassword", 1, 0, 0, 0, H(VT_H_SAVED), vt_cmd_policy_password },
     { TPM2_CC_CreateLoaded, "CreateLoaded", 1, 1, 1, 0, H(VT_H_PARENT), vt_cmd_create_loaded },
     { TPM2_CC_EncryptDecrypt2, "EncryptDecrypt2", 1, 1, 0, 0, H(VT_H_OBJECT), vt_cmd_encrypt_decrypt2 },
 };

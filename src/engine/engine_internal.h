@@ -53,6 +53,7 @@ typedef struct vt_object {
     uint8_t qname[VT_MAX_NAME]; /* Qualified Name (Part 1 §16.?) */
     uint16_t qname_len;
     vt_key *key; /* built by vt_object_key(); freed with the object */
+    uint32_t owner; /* the client that loaded it (vt_engine_set_client) */
 } vt_object;
 
 /* What Shutdown(STATE) preserves for Startup(STATE) (Part 1 §12.2.2). */
@@ -89,6 +90,7 @@ typedef enum { VT_SEQ_FREE = 0, VT_SEQ_HASH, VT_SEQ_EVENT, VT_SEQ_HMAC } vt_seq_
 typedef struct {
     vt_seq_kind kind;
     TPM2_HANDLE handle;
+    uint32_t owner; /* the client that started it */
     TPM2_ALG_ID alg;             /* VT_SEQ_HASH, VT_SEQ_HMAC */
     uint8_t auth[VT_MAX_DIGEST]; /* sequence authValue */
     uint16_t auth_len;
@@ -101,7 +103,8 @@ typedef struct {
     /* hash contexts: engine->seq_ctx[slot][bank] (preallocated) */
 } vt_sequence;
 
-#define VT_MAX_LOADED_SESSIONS 8u
+#define VT_MAX_LOADED_SESSIONS 8u  /* sessions in TPM memory at once */
+#define VT_MAX_ACTIVE_SESSIONS 64u /* loaded + context-saved (TPM_PT_ACTIVE_SESSIONS_MAX) */
 
 /* An authorization session (Part 1 §19).  Unsalted and salted, bound and
  * unbound; the policy digest belongs to policy and trial sessions. */
@@ -118,6 +121,21 @@ typedef struct {
     TPM2_HANDLE bind_handle; /* the entity whose authValue is in the key */
     TPMT_SYM_DEF symmetric;
     uint8_t policy_digest[VT_MAX_DIGEST];
+    /* Policy state (Part 1 §19.7, Part 3 §23): reset by PolicyRestart and
+     * whenever the session authorizes a command and continues. */
+    TPM2_CC policy_cc;          /* PolicyCommandCode; 0: not set */
+    bool auth_value_needed;     /* PolicyAuthValue: HMAC key includes authValue */
+    bool password_needed;       /* PolicyPassword: hmac field is the authValue */
+    bool pcr_counter_set;       /* PolicyPCR ran: pcrUpdateCounter must not move */
+    uint32_t pcr_counter;
+    uint8_t cp_hash[VT_MAX_DIGEST]; /* PolicySecret cpHashA; size 0: not set */
+    uint16_t cp_hash_len;
+    uint64_t start_time;        /* Time (ms) when nonceTPM was made */
+    uint64_t timeout;           /* Time (ms) the policy expires; 0: never */
+    /* ContextSave'd (Part 1 §30): the slot is the contextArray entry, only
+     * handle and saved_seq are kept; the rest is in the client's blob. */
+    bool saved;
+    uint64_t saved_seq;
 } vt_session;
 
 typedef struct {
@@ -137,7 +155,7 @@ typedef struct {
     bool failed;           /* failure mode after a failed self-test */
     uint32_t next_handle;  /* next transient handle to hand out */
     vt_sequence seq[VT_MAX_SEQUENCES];
-    vt_session sessions[VT_MAX_LOADED_SESSIONS];
+    vt_session sessions[VT_MAX_ACTIVE_SESSIONS]; /* loaded and saved */
     uint32_t next_session;
     bool drtm_active;      /* between _TPM_Hash_Start and _TPM_Hash_End */
     vt_object objects[VT_MAX_OBJECTS]; /* transient objects */
@@ -185,6 +203,7 @@ struct vt_engine {
     size_t mem_size; /* the engine, its NV pool and blob: one allocation */
     vt_primary_cache pcache[VT_PRIMARY_CACHE];
     unsigned pcache_next;
+    uint32_t client; /* on whose behalf commands run now */
 };
 
 /* ---- the command context handed to every action ---- */
@@ -386,10 +405,29 @@ TPM2_RC vt_cmd_rewrap(vt_cmd *c);
 TPM2_RC vt_cmd_make_credential(vt_cmd *c);
 TPM2_RC vt_cmd_activate_credential(vt_cmd *c);
 
-/* session.c */
+/* policy sessions (cmd_policy.c, Part 3 §23) */
+TPM2_RC vt_cmd_policy_secret(vt_cmd *c);
+TPM2_RC vt_cmd_policy_or(vt_cmd *c);
+TPM2_RC vt_cmd_policy_command_code(vt_cmd *c);
+TPM2_RC vt_cmd_policy_pcr(vt_cmd *c);
+TPM2_RC vt_cmd_policy_restart(vt_cmd *c);
+TPM2_RC vt_cmd_policy_auth_value(vt_cmd *c);
+TPM2_RC vt_cmd_policy_password(vt_cmd *c);
+TPM2_RC vt_cmd_policy_get_digest(vt_cmd *c);
+
+/* session.c.  vt_session_find finds a loaded or a context-saved session
+ * (FlushContext takes either); s->saved tells them apart. */
 vt_session *vt_session_find(vt_engine *e, TPM2_HANDLE h);
 void vt_session_free(vt_session *s);
 unsigned vt_sessions_loaded(const vt_engine *e);
+unsigned vt_sessions_active(const vt_engine *e); /* loaded + saved */
+/* Forget a policy session's policy state (PolicyRestart, and after it
+ * authorized a command and continues). */
+void vt_session_policy_reset(vt_session *s);
+/* ContextSave / ContextLoad of a session (Part 1 §30), called by
+ * cmd_object.c for session handles. */
+TPM2_RC vt_session_context_save(vt_cmd *c);
+TPM2_RC vt_session_context_load(vt_cmd *c, const TPMS_CONTEXT *ctx);
 /* The Name of an entity for cpHash (Part 1 §16): the handle for PCRs,
  * permanent handles and sessions; empty for sequence objects; nameAlg ||
  * H(public area) for NV indices.  `out` holds VT_MAX_NAME octets. */

@@ -124,6 +124,29 @@ void vt_object_flush_all(vt_engine *e, bool all, TPMI_RH_HIERARCHY h)
             vt_object_flush(e, &e->v.objects[i]);
 }
 
+void vt_engine_set_client(vt_engine *e, uint32_t client)
+{
+    e->client = client;
+}
+
+void vt_engine_client_gone(vt_engine *e, uint32_t client)
+{
+    unsigned i;
+
+    if (client == 0)
+        return;
+    for (i = 0; i < VT_MAX_OBJECTS; i++)
+        if (e->v.objects[i].used && e->v.objects[i].owner == client)
+            vt_object_flush(e, &e->v.objects[i]);
+    for (i = 0; i < VT_MAX_SEQUENCES; i++)
+        if (e->v.seq[i].kind != VT_SEQ_FREE && e->v.seq[i].owner == client) {
+            vt_wipe(&e->v.seq[i], sizeof(e->v.seq[i]));
+            e->v.seq[i].kind = VT_SEQ_FREE;
+        }
+    if (e->client == client)
+        e->client = 0;
+}
+
 unsigned vt_objects_loaded(const vt_engine *e)
 {
     unsigned i, n = 0;
@@ -195,7 +218,7 @@ static TPM2_RC check_sym_object(const TPMT_SYM_DEF_OBJECT *s, bool storage)
     if (s->algorithm != TPM2_ALG_AES)
         return TPM2_RC_SYMMETRIC;
     if (s->keyBits.aes != 128 && s->keyBits.aes != 192 && s->keyBits.aes != 256)
-        return TPM2_RC_KEY_SIZE;
+        return TPM2_RC_VALUE; /* TPMI_*_KEY_BITS: #TPM_RC_VALUE (Part 2) */
     if (s->mode.aes != TPM2_ALG_CFB)
         return TPM2_RC_MODE;
     return TPM2_RC_SUCCESS;
@@ -208,7 +231,7 @@ static TPM2_RC check_rsa(const TPMT_PUBLIC *pub, TPMA_OBJECT a)
          decrypt = a & TPMA_OBJECT_DECRYPT;
 
     if (r->keyBits != 1024 && r->keyBits != 2048 && r->keyBits != 3072 && r->keyBits != 4096)
-        return TPM2_RC_KEY_SIZE;
+        return TPM2_RC_VALUE; /* TPMI_*_KEY_BITS: #TPM_RC_VALUE (Part 2) */
     if (r->exponent != 0 && (r->exponent < 3 || !(r->exponent & 1)))
         return TPM2_RC_VALUE;
     RETURN_IF_ERROR(check_sym_object(&r->symmetric, restricted && decrypt));
@@ -303,7 +326,7 @@ static TPM2_RC check_symcipher(const TPMT_PUBLIC *pub, TPMA_OBJECT a)
     if (s->algorithm != TPM2_ALG_AES)
         return TPM2_RC_SYMMETRIC;
     if (s->keyBits.aes != 128 && s->keyBits.aes != 192 && s->keyBits.aes != 256)
-        return TPM2_RC_KEY_SIZE;
+        return TPM2_RC_VALUE; /* TPMI_*_KEY_BITS: #TPM_RC_VALUE (Part 2) */
     switch (s->mode.aes) {
     case TPM2_ALG_CFB: case TPM2_ALG_NULL: return TPM2_RC_SUCCESS;
     case TPM2_ALG_CTR: case TPM2_ALG_OFB: case TPM2_ALG_CBC: case TPM2_ALG_ECB:
@@ -341,6 +364,11 @@ TPM2_RC vt_public_check(const TPMT_PUBLIC *pub, const vt_object *parent, bool pr
     if (parent) {
         TPMA_OBJECT pa = parent->pub.objectAttributes;
         if ((a & TPMA_OBJECT_FIXEDTPM) && !(pa & TPMA_OBJECT_FIXEDTPM))
+            return TPM2_RC_ATTRIBUTES;
+        /* A child that cannot leave its parent is as fixed as the parent
+         * (Part 1 §27.?): fixedParent SET means fixedTPM equals the
+         * parent's. */
+        if ((a & TPMA_OBJECT_FIXEDPARENT) && !(a & TPMA_OBJECT_FIXEDTPM) && (pa & TPMA_OBJECT_FIXEDTPM))
             return TPM2_RC_ATTRIBUTES;
         /* encryptedDuplication is inherited by children that can move
          * with their parent (Part 1 §23.?). */
@@ -436,6 +464,8 @@ TPM2_RC vt_outer_unwrap(TPM2_ALG_ID name_alg, const TPMT_SYM_DEF_OBJECT *sym,
     if (blob_len < 2)
         return TPM2_RC_INTEGRITY;
     dlen = (size_t)blob[0] << 8 | blob[1];
+    if (dlen > sizeof(TPMU_HA))
+        return TPM2_RC_SIZE;
     /* Part 1 §22.? : an integrity value of the wrong size fails the check. */
     if (dlen != hlen || blob_len < 2 + dlen)
         return TPM2_RC_INTEGRITY;
@@ -518,7 +548,8 @@ TPM2_RC vt_sensitive_unwrap(const vt_object *parent, const TPM2B_PRIVATE *in,
     memset(&s2b, 0, sizeof(s2b));
     /* The decrypted octets passed the HMAC, but a blob made by someone who
      * knew the seed is still parsed as hostile. */
-    if (Tss2_MU_TPM2B_SENSITIVE_Unmarshal(plain, n, &off, &s2b) != TSS2_RC_SUCCESS || off != n)
+    if (Tss2_MU_TPM2B_SENSITIVE_Unmarshal(plain, n, &off, &s2b) != TSS2_RC_SUCCESS || off != n ||
+        s2b.size == 0)
         rc = TPM2_RC_INTEGRITY;
     else
         *out = s2b.sensitiveArea;

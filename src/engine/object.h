@@ -89,11 +89,15 @@ TPM2_RC vt_sensitive_unwrap(const vt_object *parent, const TPM2B_PRIVATE *in,
  * salted sessions.  `label` is "DUPLICATE", "IDENTITY" or "SECRET". ---- */
 
 /* Make a fresh seed for `key` (its nameAlg sized) and the encrypted form
- * the key's owner can recover (RSA-OAEP with label, or ECDH + KDFe). */
+ * the key's owner can recover (RSA-OAEP with label, or ECDH + KDFe).
+ * `seed` has room for VT_MAX_DIGEST octets; *seed_len is output only.
+ * Errors: TPM_RC_KEY, _HASH (modulus too small for OAEP with nameAlg),
+ * _SCHEME (an RSA key whose scheme is neither NULL nor OAEP), _CURVE. */
 TPM2_RC vt_secret_make(vt_engine *e, vt_object *key, const char *label, uint8_t *seed,
                        size_t *seed_len, TPM2B_ENCRYPTED_SECRET *secret);
-/* Recover it with the private key: TPM_RC_VALUE / TPM_RC_ECC_POINT /
- * TPM_RC_SCHEME on failure (caller adds the parameter number). */
+/* Recover it with the private key: TPM_RC_VALUE / _ECC_POINT / _SCHEME /
+ * _INSUFFICIENT / _SIZE / _NO_RESULT / _KEY on failure (the caller adds the
+ * parameter number). */
 TPM2_RC vt_secret_recover(vt_object *key, const char *label, const TPM2B_ENCRYPTED_SECRET *secret,
                           uint8_t *seed, size_t *seed_len);
 

@@ -34,12 +34,14 @@ typedef struct {
     pthread_mutex_t core; /* serialises every engine call */
     int wake_fd;          /* eventfd: a connection ended or asked to stop */
     atomic_bool stop_requested;
+    uint32_t next_client; /* connection ids for vt_engine_set_client */
 } server;
 
 typedef struct {
     server *srv;
     int fd;
     pthread_t thread;
+    uint32_t id; /* the engine's client id: what it loads is flushed when it goes */
     atomic_bool done;
     vt_mssim_conn m;
     uint8_t out[VT_MSSIM_OUT_MAX];
@@ -125,6 +127,7 @@ static void *conn_main(void *arg)
             size_t out_len = 0;
             bool did;
             pthread_mutex_lock(&s->core);
+            vt_engine_set_client(s->engine, c->id);
             did = !atomic_load(&s->stop_requested) && vt_mssim_step(&c->m, s->engine, c->out, &out_len);
             pthread_mutex_unlock(&s->core);
             if (!did)
@@ -145,6 +148,10 @@ static void *conn_main(void *arg)
         if (c->m.in_len > 0)
             setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
     }
+    /* What this client loaded and left behind goes with it. */
+    pthread_mutex_lock(&s->core);
+    vt_engine_client_gone(s->engine, c->id);
+    pthread_mutex_unlock(&s->core);
     atomic_store(&c->done, true);
     wake(s);
     return NULL;
@@ -168,6 +175,9 @@ static void accept_one(server *s, int lfd, bool platform, conn **conns)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     conns[i]->srv = s;
     conns[i]->fd = fd;
+    conns[i]->id = ++s->next_client;
+    if (conns[i]->id == 0)
+        conns[i]->id = ++s->next_client;
     vt_mssim_init(&conns[i]->m, platform);
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, CONN_STACK);

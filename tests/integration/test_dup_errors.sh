@@ -231,11 +231,11 @@ if [ "$VT_TARGET" = swtpm ]; then export VT_PROTO=raw; else export VT_PROTO=mssi
 # authPolicy = SHA-256(zeros || TPM_CC_PolicyCommandCode || TPM_CC_Duplicate)
 { head -c 32 /dev/zero; printf '\x00\x00\x01\x6c\x00\x00\x01\x4b'; } | openssl dgst -sha256 -binary >zero.policy
 AES128CFB=000600800043
-vt_check "a duplicable ecc key with authPolicy = zeros" \
+vt_check "a duplicable ecc key whose policy is PolicyCommandCode(Duplicate)" \
 	tpm2_create -C prim.ctx -G ecc256 -L zero.policy -a 'sensitivedataorigin|userwithauth|sign' -u k.pub -r k.priv
-vt_check "a fixedParent key with authPolicy = zeros" \
+vt_check "a fixedParent key with that policy" \
 	tpm2_create -C prim.ctx -G ecc256 -L zero.policy -a 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign' -u kf.pub -r kf.priv
-vt_check "an encryptedDuplication key with authPolicy = zeros" \
+vt_check "an encryptedDuplication key with that policy" \
 	tpm2_create -C prim.ctx -G ecc256 -L zero.policy -a 'encryptedduplication|sensitivedataorigin|userwithauth|sign' -u ke.pub -r ke.priv
 tpm2_load -C prim.ctx -u k.pub -r k.priv -c k.ctx >/dev/null 2>&1
 tpm2_load -C prim.ctx -u kf.pub -r kf.priv -c kf.ctx >/dev/null 2>&1

@@ -16,11 +16,18 @@ cd "$T" || vt_done
 attest_head() { xxd -p -l 6 "$1"; }
 
 vt_check "createek (rsa)" tpm2_createek -c ek.ctx -G rsa -u ek.pub
-vt_check "createak (rsa, rsassa sha256)" tpm2_createak -C ek.ctx -c ak.ctx -G rsa -g sha256 -s rsassa \
-	-u ak.pub -n ak.name -r ak.priv
-vt_check "readpublic -f pem of the AK" tpm2_readpublic -c ak.ctx -f pem -o ak.pem
+# (createak uses the EK as parent: it needs a PolicySecret session)
+vt_check "createak (rsa, rsassa sha256)" tpm2_createak -C ek.ctx -c eak.ctx -G rsa -g sha256 -s rsassa \
+	-u eak.pub -n eak.name -r eak.priv
 vt_check_eq "AK: restricted signing key" "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign" \
-	"$(pubfield ak.ctx attributes)"
+	"$(pubfield eak.ctx attributes)"
+# quotes and certifications below use a restricted signing key in the owner
+# hierarchy, so that they do not depend on the EK's policy
+vt_check "createprimary (owner)" tpm2_createprimary -C o -G ecc256 -c prim.ctx --creation-data pc.dat -d pc.dig -t pc.tk
+vt_check "create a restricted signing key (rsassa-sha256) as the attestation key" \
+	tpm2_create -C prim.ctx -G rsa2048:rsassa-sha256:null -a "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign" \
+	-u ak.pub -r ak.priv -c ak.ctx
+vt_check "readpublic -f pem of it" tpm2_readpublic -c ak.ctx -f pem -o ak.pem
 vt_check_eq "EK: the default EK template's attributes (TCG EK profile)" \
 	"fixedtpm|fixedparent|sensitivedataorigin|adminwithpolicy|restricted|decrypt" "$(pubfield ek.ctx attributes)"
 vt_check "createek again" tpm2_createek -c ek2.ctx -G rsa -u ek2.pub
@@ -28,13 +35,13 @@ vt_check_true "the EK is the same key again (primary, deterministic)" cmp -s ek.
 
 # ---- makecredential / activatecredential
 printf 'credential secret 0123456789' >secret.bin
-vt_check "makecredential (with the TPM)" tpm2_makecredential -e ek.pub -s secret.bin -n "$(hexof ak.name)" -o cred.tpm
-vt_check "makecredential -T none (software)" tpm2_makecredential -T none -e ek.pub -s secret.bin -n "$(hexof ak.name)" -o cred.sw
+vt_check "makecredential (with the TPM)" tpm2_makecredential -e ek.pub -s secret.bin -n "$(hexof eak.name)" -o cred.tpm
+vt_check "makecredential -T none (software)" tpm2_makecredential -T none -e ek.pub -s secret.bin -n "$(hexof eak.name)" -o cred.sw
 activate() { # activate CREDFILE OUTFILE: EK use needs PolicySecret(endorsement)
 	local rc
 	tpm2_startauthsession --policy-session -S s.ctx >/dev/null 2>&1 || return 1
 	tpm2_policysecret -S s.ctx -c e >/dev/null 2>&1 || { tpm2_flushcontext s.ctx >/dev/null 2>&1; return 1; }
-	tpm2_activatecredential -c ak.ctx -C ek.ctx -i "$1" -o "$2" -P "session:s.ctx"
+	tpm2_activatecredential -c eak.ctx -C ek.ctx -i "$1" -o "$2" -P "session:s.ctx"
 	rc=$?
 	tpm2_flushcontext s.ctx >/dev/null 2>&1
 	return $rc
@@ -48,13 +55,13 @@ vt_check "makecredential for another name" tpm2_makecredential -T none -e ek.pub
 	-n "000b$(printf '%064d' 0)" -o cred.other
 vt_check_rc "activatecredential with the wrong name: TPM_RC_INTEGRITY" 0x09F activate cred.other act3.bin
 vt_check_rc "activatecredential without the EK policy (password): TPM_RC_AUTH_UNAVAILABLE" 0x12F \
-	tpm2_activatecredential -c ak.ctx -C ek.ctx -i cred.tpm -o act4.bin
+	tpm2_activatecredential -c eak.ctx -C ek.ctx -i cred.tpm -o act4.bin
 
 # ---- quote + checkquote
 head -c 16 /dev/urandom >nonce.bin
 nonce=$(hexof nonce.bin)
 vt_check "pcrextend sha256:1 (so the PCRs are not all zero)" \
-	tpm2_pcrextend 1:sha256=$(printf '%064d' 7)
+	tpm2_pcrextend "1:sha256=$(printf '%064d' 7)"
 vt_check "quote sha256:0,1,2 with a nonce" tpm2_quote -c ak.ctx -l sha256:0,1,2 -q "$nonce" -g sha256 \
 	-m quote.msg -s quote.sig -o quote.pcrs
 vt_check "checkquote accepts it" tpm2_checkquote -u ak.pub -m quote.msg -s quote.sig -f quote.pcrs -g sha256 -q "$nonce"
@@ -65,7 +72,10 @@ vt_check_eq "quote: TPMS_ATTEST magic and TPM_ST_ATTEST_QUOTE" ff5443478018 "$(a
 tpm2_quote -c ak.ctx -l sha256:0,1,2 -q "$nonce" -g sha256 -m quote.msg2 -s quote.sig2 -f plain -o quote.pcrs2 >/dev/null 2>&1
 vt_check "openssl verifies the quote signature over the attest blob" \
 	openssl dgst -sha256 -verify ak.pem -signature quote.sig2 quote.msg2
-vt_check "extend PCR 2" tpm2_pcrextend 2:sha256=$(printf '%064d' 9)
+tpm2_readpublic -c eak.ctx -f pem -o eak.pem >/dev/null 2>&1
+vt_check "quote with the createak AK" tpm2_quote -c eak.ctx -l sha256:0,1,2 -q "$nonce" -g sha256 -m eq.msg -s eq.sig -f plain -o eq.pcrs
+vt_check "openssl verifies the createak AK's quote" openssl dgst -sha256 -verify eak.pem -signature eq.sig eq.msg
+vt_check "extend PCR 2" tpm2_pcrextend "2:sha256=$(printf '%064d' 9)"
 vt_check_fails "checkquote with the new PCR values fails" bash -c \
 	"tpm2_pcrread sha256:0,1,2 -o now.pcrs >/dev/null && tpm2_checkquote -u ak.pub -m quote.msg -s quote.sig -f now.pcrs -g sha256 -q $nonce"
 

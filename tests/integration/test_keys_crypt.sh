@@ -4,6 +4,7 @@
 # openssl's ECDH with the same key), tpm2_encryptdecrypt in every AES mode
 # with imported (known) keys compared with `openssl enc`, and tpm2_hmac
 # with an imported key compared with openssl's HMAC.
+VT_SCRIPT_TIMEOUT=${VT_SCRIPT_TIMEOUT:-300} # slow on a loaded 2-core machine
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/keys/common.sh"
 

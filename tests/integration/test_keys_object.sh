@@ -5,6 +5,7 @@
 # handles-transient / handles-persistent, tpm2_evictcontrol across a
 # restart, tpm2_changeauth of an object, tpm2_unseal, and the error codes
 # of the usual mistakes.
+VT_SCRIPT_TIMEOUT=${VT_SCRIPT_TIMEOUT:-300} # slow on a loaded 2-core machine
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/keys/common.sh"
 
@@ -97,16 +98,26 @@ vt_check_rc "a private key outside the null hierarchy: TPM_RC_HIERARCHY" 0x085 \
 export VTK_AUTOFLUSH=0
 tpm2_flushcontext -t >/dev/null 2>&1
 vt_check_eq "no transient objects" "" "$(tpm2_getcap handles-transient 2>/dev/null)"
-tpm2_load -C prim.ctx -u ecc256.pub -r ecc256.priv -c l1.ctx >/dev/null 2>&1
-vt_check_eq "getcap handles-transient: primary + loaded key" 2 "$(n_transient)"
-h=$(tpm2_getcap handles-transient 2>/dev/null | awk '{print $2}' | tail -1)
-vt_check "flushcontext $h (a handle)" tpm2_flushcontext "$h"
-vt_check_eq "one left" 1 "$(n_transient)"
-# (the tool first reads the public area: TPM_RC_REFERENCE_H0)
-vt_check_rc "flush it again: TPM_RC_REFERENCE_H0" 0x910 tpm2_flushcontext "$h"
-tpm2_load -C prim.ctx -u aes128.pub -r aes128.priv -c l2.ctx >/dev/null 2>&1
-vt_check "flushcontext -t" tpm2_flushcontext -t
-vt_check_eq "getcap handles-transient: none" 0 "$(n_transient)"
+if [ "$VT_TARGET" = vitrum ]; then
+	# vitrum flushes what a connection leaves loaded when it closes (like
+	# /dev/tpmrm0), so a handle cannot outlive the tool that loaded it.
+	tpm2_load -C prim.ctx -u ecc256.pub -r ecc256.priv -c l1.ctx >/dev/null 2>&1
+	vt_check_eq "getcap handles-transient: the tool's objects went with it" 0 "$(n_transient)"
+	vt_check_rc "flushcontext of a handle that is not loaded: TPM_RC_REFERENCE_H0" 0x910 \
+		tpm2_flushcontext 0x80000001
+	vt_check "flushcontext -t" tpm2_flushcontext -t
+else
+	tpm2_load -C prim.ctx -u ecc256.pub -r ecc256.priv -c l1.ctx >/dev/null 2>&1
+	vt_check_eq "getcap handles-transient: primary + loaded key" 2 "$(n_transient)"
+	h=$(tpm2_getcap handles-transient 2>/dev/null | awk '{print $2}' | tail -1)
+	vt_check "flushcontext $h (a handle)" tpm2_flushcontext "$h"
+	vt_check_eq "one left" 1 "$(n_transient)"
+	# (the tool first reads the public area: TPM_RC_REFERENCE_H0)
+	vt_check_rc "flush it again: TPM_RC_REFERENCE_H0" 0x910 tpm2_flushcontext "$h"
+	tpm2_load -C prim.ctx -u aes128.pub -r aes128.priv -c l2.ctx >/dev/null 2>&1
+	vt_check "flushcontext -t" tpm2_flushcontext -t
+	vt_check_eq "getcap handles-transient: none" 0 "$(n_transient)"
+fi
 export VTK_AUTOFLUSH=1
 
 # ---- changeauth of an object

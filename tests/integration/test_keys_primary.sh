@@ -4,6 +4,7 @@
 # Keys": a primary key is derived from the hierarchy's seed and the public
 # template, so the same template gives the same key, also after a TPM
 # Reset; the null hierarchy's seed changes at every Startup(CLEAR)).
+VT_SCRIPT_TIMEOUT=${VT_SCRIPT_TIMEOUT:-300} # slow on a loaded 2-core machine
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/keys/common.sh"
 

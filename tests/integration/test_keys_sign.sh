@@ -4,6 +4,7 @@
 # (tpm2_sign -f plain) and tpm2_verifysignature verifying openssl's
 # signatures with keys loaded by tpm2_loadexternal; the error codes of
 # signing with the wrong key (decrypt-only, restricted without a ticket).
+VT_SCRIPT_TIMEOUT=${VT_SCRIPT_TIMEOUT:-300} # slow on a loaded 2-core machine
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/keys/common.sh"
 

@@ -152,6 +152,14 @@ static void wrong_handle_type(void **state)
     f_pw_session(&f, "");
     f_u16(&f, 0);
     f_done(&f);
+    /* A transient handle that is not loaded: TPM_RC_REFERENCE_H0 (a
+     * warning, Part 3 §5.6), as a resource manager expects. */
+    assert_int_equal(exec_raw(f.b, f.n), 0x910);
+    f_cmd(&f, ST_S, 0x15C); /* ... and a persistent one that does not exist */
+    f_u32(&f, 0x81000005);
+    f_pw_session(&f, "");
+    f_u16(&f, 0);
+    f_done(&f);
     assert_int_equal(exec_raw(f.b, f.n), 0x18B); /* TPM_RC_HANDLE + H1 */
 }
 

@@ -193,14 +193,20 @@ static bool cap_handles(vt_engine *e, vt_out *o, uint32_t first, uint32_t n)
         }
         break;
     }
-    case TPM2_HT_HMAC_SESSION: /* == TPM2_HT_LOADED_SESSION: every loaded session */
+    case TPM2_HT_HMAC_SESSION:   /* == TPM2_HT_LOADED_SESSION: sessions in TPM memory */
+    case TPM2_HT_POLICY_SESSION: /* == TPM2_HT_SAVED_SESSION: context-saved sessions */
+    {
+        /* Both kinds share the low 24 bits of their handles (session.c):
+         * list in that order, from the low bits of `first`. */
+        bool want_saved = (first >> 24) == TPM2_HT_SAVED_SESSION;
         for (h = first;;) {
             uint32_t best = 0;
             bool found = false;
-            for (i = 0; i < VT_MAX_LOADED_SESSIONS; i++) {
+            for (i = 0; i < VT_MAX_ACTIVE_SESSIONS; i++) {
                 const vt_session *s = &e->v.sessions[i];
-                uint32_t sh = s->handle & 0x00FFFFFFu; /* both types share the index space */
-                if (s->used && sh >= (h & 0x00FFFFFFu) && (!found || sh < (best & 0x00FFFFFFu))) {
+                uint32_t sh = s->handle & 0x00FFFFFFu;
+                if (s->used && s->saved == want_saved && sh >= (h & 0x00FFFFFFu) &&
+                    (!found || sh < (best & 0x00FFFFFFu))) {
                     best = s->handle;
                     found = true;
                 }
@@ -208,9 +214,12 @@ static bool cap_handles(vt_engine *e, vt_out *o, uint32_t first, uint32_t n)
             if (!found || !list_take(&l))
                 break;
             vt_out_u32(o, best);
+            if ((best & 0x00FFFFFFu) == 0x00FFFFFFu)
+                break;
             h = (first & 0xFF000000u) | ((best & 0x00FFFFFFu) + 1);
         }
         break;
+    }
     case TPM2_HT_NV_INDEX: {
         /* Defined indices in handle order. */
         TPM2_HANDLE next = first;
@@ -224,8 +233,6 @@ static bool cap_handles(vt_engine *e, vt_out *o, uint32_t first, uint32_t n)
         }
         break;
     }
-    case TPM2_HT_POLICY_SESSION: /* == TPM2_HT_SAVED_SESSION: none saved yet */
-        break;
     case TPM2_HT_PERSISTENT: {
         /* Persistent objects in handle order. */
         uint32_t last = first;
@@ -300,7 +307,7 @@ static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
     case TPM2_PT_HR_TRANSIENT_MIN: *v = VT_MAX_OBJECTS; return true;
     case TPM2_PT_HR_PERSISTENT_MIN: *v = VT_MAX_PERSISTENT; return true;
     case TPM2_PT_HR_LOADED_MIN: *v = VT_MAX_LOADED_SESSIONS; return true;
-    case TPM2_PT_ACTIVE_SESSIONS_MAX: *v = VT_MAX_LOADED_SESSIONS; return true;
+    case TPM2_PT_ACTIVE_SESSIONS_MAX: *v = VT_MAX_ACTIVE_SESSIONS; return true;
     case TPM2_PT_PCR_COUNT: *v = VT_PCR_COUNT; return true;
     case TPM2_PT_PCR_SELECT_MIN: *v = VT_PCR_SELECT_MIN; return true;
     case TPM2_PT_CONTEXT_GAP_MAX: *v = 0xFFFF; return true;
@@ -316,7 +323,7 @@ static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
     case TPM2_PT_MAX_RESPONSE_SIZE: *v = VT_MAX_RESPONSE_SIZE; return true;
     case TPM2_PT_MAX_DIGEST: *v = VT_MAX_DIGEST; return true;
     case TPM2_PT_MAX_OBJECT_CONTEXT: *v = TPM2_MAX_CONTEXT_SIZE; return true;
-    case TPM2_PT_MAX_SESSION_CONTEXT: *v = 0; return true;
+    case TPM2_PT_MAX_SESSION_CONTEXT: *v = 34 + 512; return true; /* contextBlob: HMAC + state (session.c) */
     case TPM2_PT_PS_FAMILY_INDICATOR: *v = TPM2_PS_PC; return true;
     case TPM2_PT_PS_LEVEL: *v = 0; return true;
     case TPM2_PT_PS_REVISION: *v = 105; return true; /* PC Client PTP 1.05 */
@@ -346,8 +353,8 @@ static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
     case TPM2_PT_HR_NV_INDEX: *v = vt_nv_count(&e->p.nv, false); return true;
     case TPM2_PT_HR_LOADED: *v = vt_sessions_loaded(e); return true;
     case TPM2_PT_HR_LOADED_AVAIL: *v = VT_MAX_LOADED_SESSIONS - vt_sessions_loaded(e); return true;
-    case TPM2_PT_HR_ACTIVE: *v = vt_sessions_loaded(e); return true;
-    case TPM2_PT_HR_ACTIVE_AVAIL: *v = VT_MAX_LOADED_SESSIONS - vt_sessions_loaded(e); return true;
+    case TPM2_PT_HR_ACTIVE: *v = vt_sessions_active(e); return true;
+    case TPM2_PT_HR_ACTIVE_AVAIL: *v = VT_MAX_ACTIVE_SESSIONS - vt_sessions_active(e); return true;
     case TPM2_PT_HR_TRANSIENT_AVAIL: *v = VT_MAX_OBJECTS - vt_objects_loaded(e); return true;
     case TPM2_PT_HR_PERSISTENT: *v = vt_objects_persistent(e); return true;
     case TPM2_PT_HR_PERSISTENT_AVAIL: *v = VT_MAX_PERSISTENT - vt_objects_persistent(e); return true;

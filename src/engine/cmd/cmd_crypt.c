@@ -72,17 +72,13 @@ static bool rsa_select_scheme(const vt_object *key, const TPMT_RSA_DECRYPT *req,
            (req->scheme != TPM2_ALG_OAEP || req->details.oaep.hashAlg == out->details.oaep.hashAlg);
 }
 
-/* The OAEP label: Part 1 Annex B.4 makes it a NUL-terminated string; a label
- * whose last octet is not zero gets one appended.  `buf` holds
- * MAX_LABEL + 1 octets. */
-static size_t oaep_label(const uint8_t *label, uint16_t n, uint8_t *buf)
+/* The OAEP label is a NUL-terminated string (Part 1 Annex B.4): an empty
+ * label, or one whose last octet is zero.  Part 3 §14.2/§14.3 answer any
+ * other label with TPM_RC_VALUE (swtpm does the same: it does not append
+ * the zero). */
+static bool label_ok(const uint8_t *label, uint16_t n)
 {
-    if (n == 0)
-        return 0;
-    memcpy(buf, label, n);
-    if (buf[n - 1] != 0)
-        buf[n++] = 0;
-    return n;
+    return n == 0 || label[n - 1] == 0;
 }
 
 TPM2_RC vt_cmd_rsa_encrypt(vt_cmd *c)
@@ -90,9 +86,8 @@ TPM2_RC vt_cmd_rsa_encrypt(vt_cmd *c)
     const uint8_t *msg, *label;
     uint16_t mlen, llen;
     TPMT_RSA_DECRYPT req, scheme;
-    uint8_t lbuf[MAX_LABEL + 1];
     uint8_t out[TPM2_MAX_RSA_KEY_BYTES];
-    size_t lsize, olen = sizeof(out);
+    size_t olen = sizeof(out);
     vt_object *key;
     vt_key *k;
     int r;
@@ -107,15 +102,16 @@ TPM2_RC vt_cmd_rsa_encrypt(vt_cmd *c)
         return VT_RC_H(TPM2_RC_KEY, 1);
     if (!(key->pub.objectAttributes & TPMA_OBJECT_DECRYPT))
         return VT_RC_H(TPM2_RC_ATTRIBUTES, 1);
+    if (!label_ok(label, llen))
+        return VT_RC_P(TPM2_RC_VALUE, 3);
     if (!rsa_select_scheme(key, &req, &scheme))
         return VT_RC_P(TPM2_RC_SCHEME, 2);
     k = vt_object_key(key);
     if (!k)
         return VT_RC_H(TPM2_RC_KEY, 1);
-    lsize = oaep_label(label, llen, lbuf);
     /* Fails when the message is too long for the padding, or (raw RSA) not
      * below the modulus. */
-    r = vt_rsa_encrypt(k, scheme.scheme, scheme.details.oaep.hashAlg, lbuf, lsize, msg, mlen, out,
+    r = vt_rsa_encrypt(k, scheme.scheme, scheme.details.oaep.hashAlg, label, llen, msg, mlen, out,
                        &olen);
     if (r != 0)
         return VT_RC_P(TPM2_RC_VALUE, 1);
@@ -128,9 +124,8 @@ TPM2_RC vt_cmd_rsa_decrypt(vt_cmd *c)
     const uint8_t *ct, *label;
     uint16_t clen, llen;
     TPMT_RSA_DECRYPT req, scheme;
-    uint8_t lbuf[MAX_LABEL + 1];
     uint8_t out[TPM2_MAX_RSA_KEY_BYTES];
-    size_t lsize, olen = sizeof(out);
+    size_t olen = sizeof(out);
     vt_object *key;
     vt_key *k;
     int r;
@@ -148,6 +143,8 @@ TPM2_RC vt_cmd_rsa_decrypt(vt_cmd *c)
     if ((key->pub.objectAttributes & TPMA_OBJECT_RESTRICTED) ||
         !(key->pub.objectAttributes & TPMA_OBJECT_DECRYPT))
         return VT_RC_H(TPM2_RC_ATTRIBUTES, 1);
+    if (!label_ok(label, llen))
+        return VT_RC_P(TPM2_RC_VALUE, 3);
     if (!rsa_select_scheme(key, &req, &scheme))
         return VT_RC_P(TPM2_RC_SCHEME, 2);
     if (clen != key->pub.unique.rsa.size)
@@ -155,10 +152,9 @@ TPM2_RC vt_cmd_rsa_decrypt(vt_cmd *c)
     k = vt_object_key(key);
     if (!k)
         return VT_RC_H(TPM2_RC_KEY, 1);
-    lsize = oaep_label(label, llen, lbuf);
     /* -2: the padding does not check; -1: the value is not below the
      * modulus.  Either way TPM_RC_VALUE, and nothing said about which. */
-    r = vt_rsa_decrypt(k, scheme.scheme, scheme.details.oaep.hashAlg, lbuf, lsize, ct, clen, out,
+    r = vt_rsa_decrypt(k, scheme.scheme, scheme.details.oaep.hashAlg, label, llen, ct, clen, out,
                        &olen);
     if (r != 0) {
         vt_wipe(out, sizeof(out));
@@ -308,10 +304,11 @@ TPM2_RC vt_cmd_ecc_parameters(vt_cmd *c)
 
 /* ---- symmetric encryption ---- */
 
-/* Parameter numbers of EncryptDecrypt's inputs, which EncryptDecrypt2
- * reorders (its data comes first so that it can be parameter-encrypted). */
+/* Parameter numbers of EncryptDecrypt's mode, ivIn and inData, which
+ * EncryptDecrypt2 reorders (its data comes first so that it can be
+ * parameter-encrypted). */
 typedef struct {
-    unsigned decrypt, mode, iv, data;
+    unsigned mode, iv, data;
 } crypt_params;
 
 static bool is_cipher_mode(TPM2_ALG_ID m)
@@ -396,7 +393,7 @@ static TPM2_RC encrypt_decrypt(vt_cmd *c, const crypt_params *pn, uint8_t decryp
 /* TPM2_EncryptDecrypt: decrypt, mode, ivIn, inData. */
 TPM2_RC vt_cmd_encrypt_decrypt(vt_cmd *c)
 {
-    static const crypt_params pn = { 1, 2, 3, 4 };
+    static const crypt_params pn = { 2, 3, 4 };
     uint8_t decrypt;
     uint16_t mode, iv_len, len;
     const uint8_t *iv, *data;
@@ -412,7 +409,7 @@ TPM2_RC vt_cmd_encrypt_decrypt(vt_cmd *c)
 /* TPM2_EncryptDecrypt2: inData, decrypt, mode, ivIn. */
 TPM2_RC vt_cmd_encrypt_decrypt2(vt_cmd *c)
 {
-    static const crypt_params pn = { 2, 3, 4, 1 };
+    static const crypt_params pn = { 3, 4, 1 };
     uint8_t decrypt;
     uint16_t mode, iv_len, len;
     const uint8_t *iv, *data;

@@ -298,8 +298,7 @@ TPM2_RC vt_cmd_duplicate(vt_cmd *c)
     uint16_t key_in_len;
     TPMT_SYM_DEF_OBJECT sym;
     uint8_t sens[sizeof(TPM2B_SENSITIVE)], inner[sizeof(TPM2B_PRIVATE)], key[32];
-    uint8_t seed[VT_MAX_DIGEST];
-    size_t sens_len, inner_len = 0, seed_len = 0, kb, dup_len;
+    size_t sens_len, inner_len = 0, kb, dup_len;
     bool gen_key = false;
     TPM2B_PRIVATE dup;
     TPM2B_ENCRYPTED_SECRET out_seed;
@@ -360,6 +359,8 @@ TPM2_RC vt_cmd_duplicate(vt_cmd *c)
     memset(&dup, 0, sizeof(dup));
     dup_len = sizeof(dup.buffer);
     if (rc == TPM2_RC_SUCCESS && np) {
+        uint8_t seed[VT_MAX_DIGEST];
+        size_t seed_len = 0;
         rc = vt_secret_make(c->e, np, "DUPLICATE", seed, &seed_len, &out_seed);
         if (rc == TPM2_RC_SUCCESS)
             rc = vt_outer_wrap(np->pub.nameAlg, asym_sym(np), seed, seed_len, obj->name,
@@ -437,14 +438,15 @@ TPM2_RC vt_cmd_rewrap(vt_cmd *c)
         if (!is_new_parent(np)) {
             rc = VT_RC_H(TPM2_RC_TYPE, 2);
         } else {
-            rc = vt_secret_make(c->e, np, "DUPLICATE", seed, &seed_len, &out_seed);
+            rc = at_h(vt_secret_make(c->e, np, "DUPLICATE", seed, &seed_len, &out_seed), 2);
             if (rc == TPM2_RC_SUCCESS) {
+                /* TPM_RC_SIZE: inDuplicate leaves no room for the wrapper. */
                 out_len = sizeof(out_dup.buffer);
-                rc = vt_outer_wrap(np->pub.nameAlg, asym_sym(np), seed, seed_len, name.name,
-                                   name.size, plain, plain_len, out_dup.buffer, &out_len);
+                rc = at_p(vt_outer_wrap(np->pub.nameAlg, asym_sym(np), seed, seed_len, name.name,
+                                        name.size, plain, plain_len, out_dup.buffer, &out_len),
+                          1);
                 out_dup.size = (uint16_t)out_len;
             }
-            rc = at_h(rc, 2);
             vt_wipe(seed, sizeof(seed));
         }
     } else {

@@ -274,7 +274,6 @@ TPM2_RC vt_cmd_event_sequence_complete(vt_cmd *c)
 TPM2_RC vt_cmd_flush_context(vt_cmd *c)
 {
     TPM2_HANDLE h;
-    vt_sequence *s;
 
     RETURN_IF_ERROR(vt_in_u32(&c->in, &h));
     RETURN_IF_ERROR(vt_in_end(&c->in));
@@ -285,7 +284,7 @@ TPM2_RC vt_cmd_flush_context(vt_cmd *c)
             vt_object_flush(c->e, o);
             return TPM2_RC_SUCCESS;
         }
-        s = vt_sequence_find(c->e, h);
+        vt_sequence *s = vt_sequence_find(c->e, h);
         if (!s)
             return VT_RC_P(TPM2_RC_HANDLE, 1);
         sequence_free(s);

@@ -697,24 +697,28 @@ TPM2_RC vt_cmd_evict_control(vt_cmd *c)
     /* 0x81800000–0x81FFFFFF belong to the platform, the rest to the owner
      * (TCG PC Client handle ranges). */
     platform_range = ph >= 0x81800000u;
-    if ((auth == TPM2_RH_OWNER) == platform_range)
-        return VT_RC_P(TPM2_RC_RANGE, 1);
     if ((o->handle >> 24) == TPM2_HT_PERSISTENT) {
-        /* Evict: the handle given twice. */
+        /* Evict: the handle given twice.  The platform may evict an
+         * owner's object (Part 3 §28.5). */
         if (o->handle != ph)
-            return VT_RC_P(TPM2_RC_HANDLE, 1);
+            return VT_RC_H(TPM2_RC_HANDLE, 2);
         if (auth == TPM2_RH_OWNER && o->hierarchy == TPM2_RH_PLATFORM)
             return VT_RC_H(TPM2_RC_HIERARCHY, 2);
+        if (auth == TPM2_RH_OWNER && platform_range)
+            return VT_RC_P(TPM2_RC_RANGE, 1);
         if (!c->e->nv_available)
             return TPM2_RC_NV_UNAVAILABLE;
         vt_object_flush(c->e, o);
         c->state_changed = true;
         return TPM2_RC_SUCCESS;
     }
-    if (o->hierarchy == TPM2_RH_NULL || o->external || !o->has_sensitive)
-        return VT_RC_H(TPM2_RC_HIERARCHY, 2);
+    if (o->hierarchy == TPM2_RH_NULL || o->external || !o->has_sensitive ||
+        (o->pub.objectAttributes & TPMA_OBJECT_STCLEAR))
+        return VT_RC_H(TPM2_RC_ATTRIBUTES, 2);
     if (auth == TPM2_RH_OWNER ? o->hierarchy == TPM2_RH_PLATFORM : o->hierarchy != TPM2_RH_PLATFORM)
         return VT_RC_H(TPM2_RC_HIERARCHY, 2);
+    if ((auth == TPM2_RH_OWNER) == platform_range)
+        return VT_RC_P(TPM2_RC_RANGE, 1);
     if (vt_object_find(c->e, ph))
         return TPM2_RC_NV_DEFINED;
     if (!c->e->nv_available)
@@ -767,11 +771,17 @@ static TPM2_RC context_keys(vt_engine *e, TPMI_RH_HIERARCHY h, uint64_t seq, uin
     return TPM2_RC_SUCCESS;
 }
 
+/* What ties a context to this boot: no object context outlives a TPM
+ * Reset (Part 1 §30.?), and an stClear object's none outlives a Startup.
+ * (vitrum counts a Resume as such a Startup too: stricter than the spec,
+ * which only needs TPM Restart.) */
 static uint32_t st_clear_count(vt_engine *e, const TPMT_PUBLIC *pub)
 {
-    if (!(pub->objectAttributes & TPMA_OBJECT_STCLEAR))
-        return 0;
-    return e->p.reset_count * 0x10000u + e->p.restart_count + 1u;
+    uint32_t n = e->p.reset_count;
+
+    if (pub->objectAttributes & TPMA_OBJECT_STCLEAR)
+        n ^= (e->p.restart_count + 1u) * 0x9E3779B9u;
+    return n;
 }
 
 static size_t context_mac(const uint8_t *hmac_key, uint64_t seq, uint32_t handle, uint32_t hierarchy,
@@ -802,6 +812,8 @@ TPM2_RC vt_cmd_context_save(vt_cmd *c)
     uint8_t flags;
     TPM2_RC rc;
 
+    if ((c->handles[0] >> 24) == TPM2_HT_HMAC_SESSION || (c->handles[0] >> 24) == TPM2_HT_POLICY_SESSION)
+        return vt_session_context_save(c);
     RETURN_IF_ERROR(vt_in_end(&c->in));
     if (!o || (o->handle >> 24) != TPM2_HT_TRANSIENT)
         return VT_RC_H(TPM2_RC_HANDLE, 1); /* sequences and sessions: not yet */
@@ -868,11 +880,13 @@ TPM2_RC vt_cmd_context_load(vt_cmd *c)
     memset(&ctx, 0, sizeof(ctx));
     RETURN_IF_ERROR(VT_IN(&c->in, TPMS_CONTEXT, &ctx));
     RETURN_IF_ERROR(vt_in_end(&c->in));
+    if ((ctx.savedHandle >> 24) == TPM2_HT_HMAC_SESSION || (ctx.savedHandle >> 24) == TPM2_HT_POLICY_SESSION)
+        return vt_session_context_load(c, &ctx);
     if (ctx.savedHandle != CTX_OBJECT_HANDLE)
         return VT_RC_P(TPM2_RC_HANDLE, 1);
     if (ctx.hierarchy != TPM2_RH_OWNER && ctx.hierarchy != TPM2_RH_ENDORSEMENT &&
         ctx.hierarchy != TPM2_RH_PLATFORM && ctx.hierarchy != TPM2_RH_NULL)
-        return VT_RC_P(TPM2_RC_HIERARCHY, 1);
+        return VT_RC_P(TPM2_RC_VALUE, 1);
     if (!vt_hierarchy_enabled(c->e, ctx.hierarchy))
         return VT_RC_P(TPM2_RC_HIERARCHY, 1);
     if (ctx.contextBlob.size < 34 || ctx.contextBlob.buffer[0] != 0 || ctx.contextBlob.buffer[1] != 32)
