@@ -399,8 +399,8 @@ import rawtpm
 c = rawtpm.Conn(sys.argv[2], "127.0.0.1", int(sys.argv[3]), 10)
 r = c.command(bytes.fromhex(sys.argv[4]))
 seq = r[10:14].hex()
-c.command(bytes.fromhex(sys.argv[5].replace(ffeeddcc, seq)))
-print(c.command(bytes.fromhex(sys.argv[6].replace(ffeeddcc, seq))).hex())
+c.command(bytes.fromhex(sys.argv[5].replace("ffeeddcc", seq)))
+print(c.command(bytes.fromhex(sys.argv[6].replace("ffeeddcc", seq))).hex())
 c.close()
 PY
 )
