@@ -73,7 +73,7 @@ typedef struct {
 static inline void f_u8(frame *f, uint8_t v) { f->b[f->n++] = v; }
 static inline void f_u16(frame *f, uint16_t v) { f_u8(f, (uint8_t)(v >> 8)); f_u8(f, (uint8_t)v); }
 static inline void f_u32(frame *f, uint32_t v) { f_u16(f, (uint16_t)(v >> 16)); f_u16(f, (uint16_t)v); }
-static inline void f_bytes(frame *f, const void *p, size_t n) { memcpy(f->b + f->n, p, n); f->n += n; }
+static inline void f_bytes(frame *f, const void *p, size_t n) { if (n) memcpy(f->b + f->n, p, n); f->n += n; }
 static inline void f_2b(frame *f, const void *p, uint16_t n) { f_u16(f, n); f_bytes(f, p, n); }
 
 /* Start a command: tag, size placeholder, code. */
