@@ -46,9 +46,13 @@ $(FUZZ_DIR)/libvitrum-fuzz.a: $(FUZZ_LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# fuzz_engine keeps the RSA keys it made (fuzz_engine.c, "RSA cache").
+FUZZ_LDFLAGS_fuzz_engine := -Wl,--wrap=vt_rsa_generate
+
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DIR)/libvitrum-fuzz.a $(FUZZ_HEADERS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libvitrum-fuzz.a $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libvitrum-fuzz.a \
+	  $(FUZZ_LDFLAGS_fuzz_$*) $(LDLIBS)
 
 # A plain (gcc, uninstrumented) tool that writes real state blobs.
 $(FUZZ_DIR)/gen_state_seeds: tests/fuzz/gen_state_seeds.c tests/fuzz/fuzz_common.h $(BUILD)/libvitrum.a

@@ -434,6 +434,138 @@ static void check_session_response(const fz_frame *f, const vt_cmd_def *def, bui
         }
 }
 
+/* ------------------------------------------------------------ RSA cache */
+
+/* RSA key generation (a prime search) costs ~0.1-1 s under ASan and runs in
+ * nearly every input that reaches the key commands, while the inputs create
+ * the same few keys again and again.  The target is linked with
+ * -Wl,--wrap=vt_rsa_generate (fuzz.mk) and remembers the keys it made by the
+ * random stream they were made from: on a hit it draws exactly the same
+ * octets in the same chunks from the caller's rng (so the engine's DRBG and
+ * everything after stay as they would be) and returns the remembered key.
+ * The first draw (pbits/8 octets) picks the entry; the rest is checked.  On
+ * a miss the real generator runs on a tee of the rng that serves the octets
+ * already drawn first.  Inputs replay identically with and without the
+ * cache. */
+#include "crypto/vt_asym.h"
+
+int __real_vt_rsa_generate(unsigned bits, uint32_t exponent, vt_rng_fn rng, void *rng_ctx,
+                           uint8_t *n, uint8_t *p);
+int __wrap_vt_rsa_generate(unsigned bits, uint32_t exponent, vt_rng_fn rng, void *rng_ctx,
+                           uint8_t *n, uint8_t *p);
+
+#define RSA_CACHE 64
+#define RSA_DRAWS 256
+#define RSA_STREAM (RSA_DRAWS * 256)
+
+typedef struct {
+    unsigned bits;
+    uint32_t exponent;
+    unsigned n_draws;
+    uint16_t draw_len[RSA_DRAWS];
+    size_t stream_len;
+    uint8_t *stream; /* every octet drawn, in order */
+    uint8_t n[512], p[256];
+} rsa_entry;
+
+static rsa_entry rsa_cache[RSA_CACHE];
+static unsigned rsa_cached;
+
+typedef struct {
+    vt_rng_fn rng;
+    void *ctx;
+    const uint8_t *pre; /* served first */
+    size_t pre_len, pre_off;
+    rsa_entry *rec;     /* recording, or NULL when it overflowed */
+} rsa_tee;
+
+static int tee_rng(void *c, uint8_t *out, size_t len)
+{
+    rsa_tee *t = c;
+    size_t k = 0;
+    if (t->pre_off < t->pre_len) {
+        k = t->pre_len - t->pre_off < len ? t->pre_len - t->pre_off : len;
+        memcpy(out, t->pre + t->pre_off, k);
+        t->pre_off += k;
+    }
+    if (k < len && t->rng(t->ctx, out + k, len - k) != 0)
+        return -1;
+    if (t->rec) {
+        if (t->rec->n_draws == RSA_DRAWS || t->rec->stream_len + len > RSA_STREAM) {
+            t->rec = NULL;
+        } else {
+            t->rec->draw_len[t->rec->n_draws++] = (uint16_t)len;
+            memcpy(t->rec->stream + t->rec->stream_len, out, len);
+            t->rec->stream_len += len;
+        }
+    }
+    return 0;
+}
+
+int __wrap_vt_rsa_generate(unsigned bits, uint32_t exponent, vt_rng_fn rng, void *rng_ctx,
+                           uint8_t *n, uint8_t *p)
+{
+    static uint8_t drawn[RSA_STREAM];
+    static rsa_entry scratch;
+    static uint8_t scratch_stream[RSA_STREAM];
+    size_t first = bits / 16, got = 0;
+    unsigned i, d = 0;
+    rsa_entry *hit = NULL;
+    rsa_tee tee;
+    int rc;
+
+    if (!rng || !n || !p || bits > 4096 || bits < 16 || first > 256)
+        return __real_vt_rsa_generate(bits, exponent, rng, rng_ctx, n, p);
+    if (rng(rng_ctx, drawn, first) != 0)
+        return -1;
+    got = first;
+    for (i = 0; i < rsa_cached; i++) {
+        rsa_entry *c = &rsa_cache[i];
+        if (c->bits == bits && c->exponent == exponent && c->n_draws > 0 &&
+            c->draw_len[0] == first && memcmp(c->stream, drawn, first) == 0) {
+            hit = c;
+            break;
+        }
+    }
+    if (hit) {
+        /* draw the rest in the same chunks; a difference is a miss */
+        bool same = true;
+        for (d = 1; d < hit->n_draws; d++) {
+            if (rng(rng_ctx, drawn + got, hit->draw_len[d]) != 0)
+                return -1;
+            same = memcmp(drawn + got, hit->stream + got, hit->draw_len[d]) == 0;
+            got += hit->draw_len[d];
+            if (!same)
+                break;
+        }
+        if (same) {
+            memcpy(n, hit->n, bits / 8);
+            memcpy(p, hit->p, bits / 16);
+            return 0;
+        }
+    }
+    memset(&scratch, 0, sizeof(scratch));
+    scratch.stream = scratch_stream;
+    tee = (rsa_tee){ rng, rng_ctx, drawn, got, 0, &scratch };
+    rc = __real_vt_rsa_generate(bits, exponent, tee_rng, &tee, n, p);
+    /* a key made after a partial hit drew octets in other chunks: not kept */
+    if (rc == 0 && tee.rec && !hit && rsa_cached < RSA_CACHE) {
+        rsa_entry *c = &rsa_cache[rsa_cached];
+        uint8_t *buf = malloc(scratch.stream_len);
+        if (buf) {
+            *c = scratch;
+            c->bits = bits;
+            c->exponent = exponent;
+            c->stream = buf;
+            memcpy(buf, scratch_stream, scratch.stream_len);
+            memcpy(c->n, n, bits / 8);
+            memcpy(c->p, p, bits / 16);
+            rsa_cached++;
+        }
+    }
+    return rc;
+}
+
 /* ------------------------------------------------------------ engine */
 
 static vt_engine *fresh_engine(void)
@@ -551,6 +683,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (f.overflow)
                 continue;
         } else {
+            /* a raw record may be up to 65535 octets; the frame holds
+             * VT_MAX_COMMAND_SIZE + 512, enough to send an oversized one */
+            if (len > sizeof(f.b))
+                len = sizeof(f.b);
             f.n = len;
             f.overflow = false;
             memcpy(f.b, d, len);

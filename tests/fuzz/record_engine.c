@@ -23,7 +23,7 @@
 #include "engine/engine_internal.h"
 #include "server/mssim.h"
 
-#define MAX_RECORDS 64
+#define MAX_RECORDS 64u
 #define MAX_CONN 8
 
 static fz_platform plat;

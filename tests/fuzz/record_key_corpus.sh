@@ -251,6 +251,97 @@ sc_createloaded() {
     tpm2_create -C p.ctx -G aes256cfb -c a.ctx
     tpm2_readpublic -c a.ctx
 }
+# Salted sessions (StartAuthSession with a tpmKey: the engine recovers the
+# salt with vt_secret_recover) and the policy commands, over a raw
+# connection: tpm2-tools keeps sessions in files (ContextSave of a session).
+raw_py() { # python body using cmd(bytes) -> response
+    python3 -c '
+import os, socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(os.environ["RECPORT"])))
+def rd(n):
+    b = b""
+    while len(b) < n:
+        x = s.recv(n - len(b))
+        if not x:
+            raise SystemExit("closed")
+        b += x
+    return b
+def cmd(c):
+    s.sendall(struct.pack(">IBI", 8, 0, len(c)) + c)
+    r = rd(struct.unpack(">I", rd(4))[0])
+    rd(4)
+    return r
+def C(tag, cc, body):
+    return struct.pack(">HII", tag, 10 + len(body), cc) + body
+def b2(b):
+    return struct.pack(">H", len(b)) + b
+def sas(tpmkey, salt, typ=0, sym=b"\x00\x10", bind=0x40000007):
+    body = struct.pack(">II", tpmkey, bind) + b2(b"\x11" * 32) + b2(salt) + bytes([typ]) + sym + b"\x00\x0b"
+    r = cmd(C(0x8001, 0x176, body))
+    return struct.unpack(">I", r[10:14])[0] if struct.unpack(">I", r[6:10])[0] == 0 else None
+def flush(h):
+    if h is not None:
+        cmd(C(0x8001, 0x165, struct.pack(">I", h)))
+'"$1"'
+s.sendall(struct.pack(">I", 20))
+'
+}
+sc_salted() {
+    tpm2_createprimary -C o -G rsa2048 -c r.ctx
+    tpm2_readpublic -c r.ctx -f pem -o r.pem
+    tpm2_evictcontrol -C o -c r.ctx 0x81000020
+    tpm2_createprimary -C o -G ecc256 -c e.ctx
+    tpm2_readpublic -c e.ctx -o e.pub
+    tpm2_evictcontrol -C o -c e.ctx 0x81000021
+    head -c 32 /dev/urandom >salt
+    openssl pkeyutl -encrypt -pubin -inkey r.pem -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 \
+        -pkeyopt rsa_oaep_label:53454352455400 -in salt -out salt.enc
+    # the ECC "salt" is a point on the curve (here the key's own public point)
+    python3 -c '
+import struct
+d = open("e.pub", "rb").read()
+# TPM2B_PUBLIC: size, type, nameAlg, attributes, authPolicy, parameters (ecc: sym 2+2+2 or 2, scheme, curve, kdf), unique
+off = 2 + 2 + 2 + 4
+off += 2 + struct.unpack(">H", d[off:off + 2])[0]
+off += 6 if d[off:off + 2] != b"\x00\x10" else 2   # symmetric
+off += 4 if d[off:off + 2] != b"\x00\x10" else 2   # scheme
+off += 2                                           # curve
+off += 4 if d[off:off + 2] != b"\x00\x10" else 2   # kdf
+nx = struct.unpack(">H", d[off:off + 2])[0]
+x = d[off:off + 2 + nx]
+ny = struct.unpack(">H", d[off + 2 + nx:off + 4 + nx])[0]
+y = d[off + 2 + nx:off + 4 + nx + ny]
+open("point", "wb").write(x + y)'
+    SALT=$(xxd -p -c 1000 salt.enc) POINT=$(xxd -p -c 1000 point) raw_py '
+h = sas(0x81000020, bytes.fromhex(os.environ["SALT"]), sym=b"\x00\x06\x00\x80\x00\x43")
+r = cmd(C(0x8001, 0x17B, b"\x00\x10"))
+flush(h)
+h = sas(0x81000021, bytes.fromhex(os.environ["POINT"]), typ=0)
+flush(h)
+h = sas(0x81000020, bytes.fromhex(os.environ["SALT"]), typ=1, bind=0x40000001)
+flush(h)'
+    tpm2_evictcontrol -C o -c 0x81000020
+    tpm2_evictcontrol -C o -c 0x81000021
+}
+sc_policy() {
+    raw_py '
+for typ in (3, 1):  # trial, policy
+    h = sas(0x40000007, b"", typ=typ)
+    H = struct.pack(">I", h)
+    cmd(C(0x8001, 0x16C, H + struct.pack(">I", 0x153)))                 # PolicyCommandCode(Sign)
+    sel = struct.pack(">IHB", 1, 0x000B, 3) + bytes([7, 0, 0])
+    cmd(C(0x8001, 0x17F, H + b2(b"") + sel))                            # PolicyPCR
+    cmd(C(0x8001, 0x16B, H))                                            # PolicyAuthValue
+    cmd(C(0x8001, 0x18C, H))                                            # PolicyPassword
+    r = cmd(C(0x8001, 0x189, H))                                        # PolicyGetDigest
+    dg = r[10:]
+    cmd(C(0x8001, 0x171, H + struct.pack(">I", 2) + dg + b2(b"\x01" * 32)))  # PolicyOR
+    auth = struct.pack(">IH", 0x40000009, 0) + b"\x01" + struct.pack(">H", 0)
+    body = struct.pack(">II", 0x40000001, h) + struct.pack(">I", len(auth)) + auth
+    cmd(C(0x8002, 0x151, body + b2(b"") + b2(b"") + b2(b"") + struct.pack(">i", 0)))  # PolicySecret
+    cmd(C(0x8001, 0x180, H))                                            # PolicyRestart
+    flush(h)'
+}
 sc_rsa4096() {
     tpm2_createprimary -C o -G rsa4096 -c p.ctx
     tpm2_create -C p.ctx -G rsa3072 -u k.pub -r k.priv
@@ -259,7 +350,8 @@ sc_rsa4096() {
 }
 
 ALL="primaries primaries2 rsa_sign ecc_sign ecdh rsa_crypt sym hmac quote certify_creation nvcertify
-     context_evict loadexternal import duplicate credential seal_changeauth createloaded rsa4096"
+     context_evict loadexternal import duplicate credential seal_changeauth createloaded rsa4096
+     salted policy"
 
 # ---------------------------------------------------------------- driver
 mkinputs() {
