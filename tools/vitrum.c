@@ -51,7 +51,7 @@ static const char usage_main[] =
 
 static const char usage_serve[] =
     "Usage: vitrum serve [--state DIR] [--port N] [--listen ADDR] [--startup clear|state|none]\n"
-    "                    [--key SPEC] [--nv-size SIZE] [--no-sandbox]\n"
+    "                    [--key SPEC] [--nv-size SIZE] [--keep-loaded] [--no-sandbox]\n"
     "                    [--manufacture [--ca-key FILE --ca-cert FILE]]\n"
     "\n"
     "Serve a TPM 2.0 in the foreground with the mssim protocol (the TPM 2.0\n"
@@ -84,6 +84,9 @@ static const char usage_serve[] =
     "  --manufacture    on start, provision the EK certificates that are missing\n"
     "                   (as vitrum manufacture, which see), with the CA of\n"
     "                   --ca-key FILE --ca-cert FILE or the local one\n"
+    "  --keep-loaded    keep the objects, sequences and sessions a connection\n"
+    "                   loaded when it closes (by default they are flushed, as\n"
+    "                   /dev/tpmrm0 does: tpm2-tools never flushes them itself)\n"
     "  --no-sandbox     do not enter the seccomp sandbox (for debugging); core\n"
     "                   dumps stay disabled\n"
     "  -h, --help       show this help\n"
@@ -239,6 +242,7 @@ static int cmd_serve(int argc, char **argv)
         { "listen", required_argument, NULL, 'l' },
         { "startup", required_argument, NULL, 'S' },
         { "no-sandbox", no_argument, NULL, 'N' },
+        { "keep-loaded", no_argument, NULL, 'L' },
         { "key", required_argument, NULL, 'k' },
         { "nv-size", required_argument, NULL, 'V' },
         { "manufacture", no_argument, NULL, 'M' },
@@ -247,7 +251,7 @@ static int cmd_serve(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    bool sandbox = true, manufacture = false;
+    bool sandbox = true, manufacture = false, keep_loaded = false;
     vt_mfg_opts mfg = { .if_absent = true };
     vt_engine_config cfg = { .nv_size = VT_NV_SIZE_DEFAULT };
     char state[4096] = "", err[512];
@@ -282,6 +286,7 @@ static int cmd_serve(int argc, char **argv)
             startup = optarg;
             break;
         case 'N': sandbox = false; break;
+        case 'L': keep_loaded = true; break;
         case 'k': key = optarg; break;
         case 'V':
             if (parse_size(optarg, &cfg.nv_size) != 0 || cfg.nv_size < 1024 || cfg.nv_size > VT_NV_SIZE_LIMIT) {
@@ -383,7 +388,7 @@ static int cmd_serve(int argc, char **argv)
             VITRUM_VERSION, listen_addr, port, port + 1, state, sandbox ? "" : ", no sandbox",
             listen_addr, port);
 
-    sig = vt_serve_mssim(e, cmd_fd, plat_fd);
+    sig = vt_serve_mssim(e, cmd_fd, plat_fd, keep_loaded);
     st = vt_engine_save(e);
     if (sig > 0)
         /* not strsignal(): it may load locale files, which the sandbox forbids */

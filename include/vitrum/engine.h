@@ -63,8 +63,8 @@ size_t vt_engine_execute(vt_engine *e, uint8_t locality,
 
 /* Resource ownership, as the kernel's /dev/tpmrm0 does it: commands run on
  * behalf of `client` (set before vt_engine_execute; 0 = nobody), and
- * vt_engine_client_gone flushes the transient objects and sequences that
- * client loaded and did not flush.  Tools such as tpm2-tools, which leave
+ * vt_engine_client_gone flushes the transient objects, sequences and loaded
+ * (not context-saved) sessions that client loaded and did not flush.  Tools such as tpm2-tools, which leave
  * their objects loaded when they exit, then cannot fill the TPM's slots. */
 void vt_engine_set_client(vt_engine *e, uint32_t client);
 void vt_engine_client_gone(vt_engine *e, uint32_t client);

@@ -230,16 +230,10 @@ static TPM2_RC execute(vt_cmd *c, const uint8_t *cmd, size_t len, uint8_t *rsp,
     if (c->state_changed)
         RETURN_IF_ERROR(c->nv_only ? vt_state_commit_nv(e, c->nv_only - 1) : vt_state_commit(e));
 
-    /* A transient object or sequence belongs to the client that made it
+    /* What a command loads belongs to the client that sent it
      * (vt_engine_client_gone). */
-    if (d->n_rsp_handles && (c->rsp_handle >> 24) == TPM2_HT_TRANSIENT) {
-        vt_object *o = vt_object_find(e, c->rsp_handle);
-        vt_sequence *sq = o ? NULL : vt_sequence_find(e, c->rsp_handle);
-        if (o)
-            o->owner = e->client;
-        else if (sq)
-            sq->owner = e->client;
-    }
+    if (d->n_rsp_handles)
+        vt_engine_claim(e, c->rsp_handle);
 
     /* Response: header, handles, [parameterSize], parameters, [sessions]. */
     {

@@ -72,6 +72,7 @@ typedef struct {
     uint8_t pcr_banks_pending; /* takes effect at the next TPM Reset */
     uint64_t clock;            /* stored Clock, ms */
     uint32_t reset_count, restart_count;
+    uint32_t clear_count; /* Startup(CLEAR)s: TPM Reset and TPM Restart, not Resume */
     bool clock_safe;
     bool stopped_cleanly; /* Clock was stored at the last stop */
     uint16_t last_shutdown; /* TPM2_SU_CLEAR, TPM2_SU_STATE, or 0xFFFF: none */
@@ -136,6 +137,7 @@ typedef struct {
      * handle and saved_seq are kept; the rest is in the client's blob. */
     bool saved;
     uint64_t saved_seq;
+    uint32_t owner; /* the client that started or loaded it (vt_engine_set_client) */
 } vt_session;
 
 typedef struct {
@@ -414,6 +416,10 @@ TPM2_RC vt_cmd_policy_restart(vt_cmd *c);
 TPM2_RC vt_cmd_policy_auth_value(vt_cmd *c);
 TPM2_RC vt_cmd_policy_password(vt_cmd *c);
 TPM2_RC vt_cmd_policy_get_digest(vt_cmd *c);
+
+/* object.c: what the current client (vt_engine_set_client) loads is its
+ * own, and goes when it does. */
+void vt_engine_claim(vt_engine *e, TPM2_HANDLE h);
 
 /* session.c.  vt_session_find finds a loaded or a context-saved session
  * (FlushContext takes either); s->saved tells them apart. */

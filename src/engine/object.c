@@ -129,12 +129,31 @@ void vt_engine_set_client(vt_engine *e, uint32_t client)
     e->client = client;
 }
 
+void vt_engine_claim(vt_engine *e, TPM2_HANDLE h)
+{
+    vt_object *o;
+    vt_sequence *sq;
+    vt_session *ss;
+
+    if ((o = vt_object_find(e, h)) != NULL && (h >> 24) == TPM2_HT_TRANSIENT)
+        o->owner = e->client;
+    else if ((sq = vt_sequence_find(e, h)) != NULL)
+        sq->owner = e->client;
+    else if ((ss = vt_session_find(e, h)) != NULL)
+        ss->owner = e->client;
+}
+
 void vt_engine_client_gone(vt_engine *e, uint32_t client)
 {
     unsigned i;
 
     if (client == 0)
         return;
+    /* A context-saved session belongs to whoever holds its blob: only
+     * loaded ones go. */
+    for (i = 0; i < VT_MAX_ACTIVE_SESSIONS; i++)
+        if (e->v.sessions[i].used && !e->v.sessions[i].saved && e->v.sessions[i].owner == client)
+            vt_session_free(&e->v.sessions[i]);
     for (i = 0; i < VT_MAX_OBJECTS; i++)
         if (e->v.objects[i].used && e->v.objects[i].owner == client)
             vt_object_flush(e, &e->v.objects[i]);
@@ -397,6 +416,113 @@ TPM2_RC vt_public_check(const TPMT_PUBLIC *pub, const vt_object *parent, bool pr
             return TPM2_RC_ATTRIBUTES;
         return check_symcipher(pub, a);
     }
+}
+
+/* Left-pad a big-endian number to n octets; false when it is longer
+ * (after its leading zeros). */
+static bool pad_be(const uint8_t *in, size_t len, uint8_t *out, size_t n)
+{
+    while (len > n && *in == 0) {
+        in++;
+        len--;
+    }
+    if (len > n)
+        return false;
+    memset(out, 0, n - len);
+    memcpy(out + n - len, in, len);
+    return true;
+}
+
+/* Does `s` belong with `pub` (Part 1 §23.?: the binding a Load checks)?
+ * Errors are bare codes; TPM_RC_BINDING when the public and private parts
+ * are well formed but not a pair. */
+TPM2_RC vt_sensitive_check(const TPMT_PUBLIC *pub, const TPMT_SENSITIVE *s)
+{
+    size_t hlen = vt_hash_size(pub->nameAlg);
+    TPMA_OBJECT a = pub->objectAttributes;
+
+    if (s->sensitiveType != pub->type)
+        return TPM2_RC_TYPE;
+    if (s->authValue.size > hlen)
+        return TPM2_RC_SIZE;
+    if (s->seedValue.size > hlen)
+        return TPM2_RC_KEY_SIZE;
+    switch (pub->type) {
+    case TPM2_ALG_RSA: {
+        const TPMS_RSA_PARMS *r = &pub->parameters.rsaDetail;
+        vt_key *k;
+        if (pub->unique.rsa.size != r->keyBits / 8u)
+            return TPM2_RC_KEY;
+        if (s->sensitive.rsa.size != r->keyBits / 16u)
+            return TPM2_RC_KEY_SIZE;
+        /* The prime must divide the modulus. */
+        k = vt_key_rsa(pub->unique.rsa.buffer, pub->unique.rsa.size, r->exponent,
+                       s->sensitive.rsa.buffer, s->sensitive.rsa.size);
+        if (!k)
+            return TPM2_RC_BINDING;
+        vt_key_free(k);
+        break;
+    }
+    case TPM2_ALG_ECC: {
+        TPM2_ECC_CURVE curve = pub->parameters.eccDetail.curveID;
+        size_t cs = vt_ecc_size(curve);
+        uint8_t x[66], y[66], qx[66], qy[66];
+        bool ok;
+        if (cs == 0 || cs > sizeof(x))
+            return TPM2_RC_CURVE;
+        if (!pad_be(pub->unique.ecc.x.buffer, pub->unique.ecc.x.size, x, cs) ||
+            !pad_be(pub->unique.ecc.y.buffer, pub->unique.ecc.y.size, y, cs))
+            return TPM2_RC_KEY;
+        if (s->sensitive.ecc.size == 0 || s->sensitive.ecc.size > cs)
+            return TPM2_RC_KEY_SIZE;
+        /* d * G must be the public point; d out of range fails here too. */
+        if (vt_ecc_mul(curve, s->sensitive.ecc.buffer, s->sensitive.ecc.size, NULL, 0, NULL, 0, qx,
+                       qy) != 0)
+            return TPM2_RC_BINDING;
+        ok = vt_ct_equal(qx, x, cs) && vt_ct_equal(qy, y, cs);
+        vt_wipe(qx, sizeof(qx));
+        vt_wipe(qy, sizeof(qy));
+        if (!ok)
+            return TPM2_RC_BINDING;
+        break;
+    }
+    case TPM2_ALG_KEYEDHASH:
+    case TPM2_ALG_SYMCIPHER: {
+        /* unique = H_nameAlg(seedValue || sensitive) (Part 1 §27.?:
+         * the obfuscation value keeps a low-entropy secret from being
+         * guessed from the public area). */
+        const TPM2B_DIGEST *u = pub->type == TPM2_ALG_KEYEDHASH ? &pub->unique.keyedHash
+                                                                : &pub->unique.sym;
+        const uint8_t *data;
+        size_t dlen;
+        uint8_t d[VT_MAX_DIGEST];
+        if (pub->type == TPM2_ALG_KEYEDHASH) {
+            if (s->sensitive.bits.size > VT_MAX_SEALED)
+                return TPM2_RC_SIZE;
+            data = s->sensitive.bits.buffer;
+            dlen = s->sensitive.bits.size;
+        } else {
+            if (s->sensitive.sym.size != pub->parameters.symDetail.sym.keyBits.sym / 8u)
+                return TPM2_RC_KEY_SIZE;
+            data = s->sensitive.sym.buffer;
+            dlen = s->sensitive.sym.size;
+        }
+        {
+            vt_buf parts[2] = { { s->seedValue.buffer, s->seedValue.size }, { data, dlen } };
+            if (vt_hash_parts(pub->nameAlg, parts, 2, d) != hlen)
+                return TPM2_RC_FAILURE;
+        }
+        if (u->size != hlen || !vt_ct_equal(d, u->buffer, hlen))
+            return TPM2_RC_BINDING;
+        break;
+    }
+    default:
+        return TPM2_RC_TYPE;
+    }
+    /* A storage or derivation parent needs a full seed for its children. */
+    if ((a & TPMA_OBJECT_RESTRICTED) && (a & TPMA_OBJECT_DECRYPT) && s->seedValue.size != hlen)
+        return TPM2_RC_KEY_SIZE;
+    return TPM2_RC_SUCCESS;
 }
 
 /* ---- protection ---- */

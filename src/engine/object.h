@@ -18,6 +18,9 @@
 
 #include "engine/engine_internal.h"
 
+/* Sealed data: at most MAX_SYM_DATA octets (the reference profile's 128). */
+#define VT_MAX_SEALED 128u
+
 /* vt_object and the slot counts are in engine_internal.h (the engine
  * holds the slots). */
 
@@ -58,6 +61,10 @@ size_t vt_handle_name(TPM2_HANDLE h, uint8_t *out);
  * object.  Returns the bare RC (TPM_RC_ATTRIBUTES, _SCHEME, _SYMMETRIC,
  * _KEY_SIZE, _HASH, _KDF, _TYPE, _VALUE …) without a parameter number. */
 TPM2_RC vt_public_check(const TPMT_PUBLIC *pub, const vt_object *parent, bool primary);
+/* Does the sensitive area `s` belong with `pub` (the binding Import and
+ * LoadExternal check)?  Bare codes: TPM_RC_TYPE, _SIZE, _KEY_SIZE, _KEY,
+ * _CURVE, or TPM_RC_BINDING when both are well formed but not a pair. */
+TPM2_RC vt_sensitive_check(const TPMT_PUBLIC *pub, const TPMT_SENSITIVE *s);
 /* A storage parent: restricted decrypt key with a symmetric algorithm. */
 bool vt_object_is_storage_parent(const vt_object *o);
 

@@ -11,8 +11,9 @@
 #define STATE_MAGIC "VTST"
 /* 2: NV indices (the table, the counter high-water mark, each index's data).
  * 3: persistent objects (EvictControl).
+ * 4: clearCount (stClear object contexts live until the next Startup(CLEAR)).
  * An older state is refused with VT_ERR_STATE_VERSION, never mis-read. */
-#define STATE_VERSION 3u
+#define STATE_VERSION 4u
 
 #include "engine/state.h"
 #include "engine/nv.h"
@@ -162,6 +163,7 @@ static void walk(vt_walker *w, vt_persistent *p)
     vt_w_u64(w, &p->clock);
     vt_w_u32(w, &p->reset_count);
     vt_w_u32(w, &p->restart_count);
+    vt_w_u32(w, &p->clear_count);
     vt_w_bool(w, &p->clock_safe);
     vt_w_bool(w, &p->stopped_cleanly);
     vt_w_u16(w, &p->last_shutdown);

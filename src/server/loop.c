@@ -35,6 +35,7 @@ typedef struct {
     int wake_fd;          /* eventfd: a connection ended or asked to stop */
     atomic_bool stop_requested;
     uint32_t next_client; /* connection ids for vt_engine_set_client */
+    bool keep_loaded;     /* no ids: nothing is flushed on disconnect */
 } server;
 
 typedef struct {
@@ -175,9 +176,9 @@ static void accept_one(server *s, int lfd, bool platform, conn **conns)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     conns[i]->srv = s;
     conns[i]->fd = fd;
-    conns[i]->id = ++s->next_client;
-    if (conns[i]->id == 0)
-        conns[i]->id = ++s->next_client;
+    if (!s->keep_loaded && ++s->next_client == 0)
+        ++s->next_client;
+    conns[i]->id = s->keep_loaded ? 0 : s->next_client;
     vt_mssim_init(&conns[i]->m, platform);
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, CONN_STACK);
@@ -206,7 +207,7 @@ static void reap(conn **conns, bool all)
     }
 }
 
-int vt_serve_mssim(vt_engine *e, int cmd_fd, int plat_fd)
+int vt_serve_mssim(vt_engine *e, int cmd_fd, int plat_fd, bool keep_loaded)
 {
     conn *conns[MAX_CONNS] = { 0 };
     server s;
@@ -215,6 +216,7 @@ int vt_serve_mssim(vt_engine *e, int cmd_fd, int plat_fd)
 
     memset(&s, 0, sizeof(s));
     s.engine = e;
+    s.keep_loaded = keep_loaded;
     pthread_mutex_init(&s.core, NULL);
     atomic_init(&s.stop_requested, false);
     sigemptyset(&mask);

@@ -11,6 +11,10 @@
 # (lib.sh arms its watchdog when sourced: the timeout must be set first)
 VT_SCRIPT_TIMEOUT=${VT_SCRIPT_TIMEOUT:-300}
 . "$(dirname "$0")/lib.sh"
+# The raw checks below send one command per connection and keep using the
+# objects earlier ones loaded: ask vitrum not to flush them on disconnect
+# (every start and restart; swtpm never flushes).
+VITRUM_ARGS="${VITRUM_ARGS:-} --keep-loaded"
 vt_server_start || vt_done
 cd "$VT_TMP" || exit 2
 

@@ -20,6 +20,11 @@ vt_check_eq "20 tool runs in a row (more than the 8 slots) all succeed" 20 "$ok"
 vt_check "load one" tpm2_load -C prim.ctx -u k.pub -r k.priv -c k.ctx
 vt_check "and sign with it from another connection (context file)" \
 	sh -c 'echo hi >m && tpm2_sign -c k.ctx -g sha256 -o s m'
+# A (policy) session a raw client starts and never flushes goes with its
+# connection; with --keep-loaded it would stay.
+start_hmac="80010000002b00000176400000074000000700100123456789abcdef0123456789abcdef0000010010000b"
+vt_check_eq "a raw StartAuthSession succeeds" 0x00000000 "$($VT_RAW send "$start_hmac" | head -n1 | sed -n 's/^rc=\(0x[0-9a-f]*\).*/\1/p')"
+vt_check_eq "its session is gone once that connection closed" "" "$(tpm2_getcap handles-loaded-session 2>/dev/null)"
 vt_check_eq "transient slots all free again" \
 	"$(tpm2_getcap properties-variable 2>/dev/null | awk '/TPM2_PT_HR_TRANSIENT_AVAIL/ {print $2}')" \
 	"$(tpm2_getcap properties-fixed 2>/dev/null | awk '/TPM2_PT_HR_TRANSIENT_MIN/ {getline; print $2}')"

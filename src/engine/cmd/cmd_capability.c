@@ -142,6 +142,15 @@ static const TPM2_HANDLE permanent_handles[] = {
     TPM2_RH_ENDORSEMENT, TPM2_RH_PLATFORM, TPM2_RH_PLATFORM_NV,
 };
 
+/* Keep in *best the smallest used handle at or above `from`. */
+static void take_min(bool used, uint32_t h, uint32_t from, uint32_t *best, bool *found)
+{
+    if (used && h >= from && (!*found || h < *best)) {
+        *best = h;
+        *found = true;
+    }
+}
+
 static bool cap_handles(vt_engine *e, vt_out *o, uint32_t first, uint32_t n)
 {
     list_writer l;
@@ -167,25 +176,15 @@ static bool cap_handles(vt_engine *e, vt_out *o, uint32_t first, uint32_t n)
         }
         break;
     case TPM2_HT_TRANSIENT: {
-        /* Loaded transient objects in handle order. */
+        /* Loaded transient objects and sequences in handle order. */
         uint32_t last = first;
         for (;;) {
             uint32_t best = 0;
             bool found = false;
-            for (i = 0; i < VT_MAX_SEQUENCES; i++) {
-                const vt_sequence *s = &e->v.seq[i];
-                if (s->kind != VT_SEQ_FREE && s->handle >= last && (!found || s->handle < best)) {
-                    best = s->handle;
-                    found = true;
-                }
-            }
-            for (i = 0; i < VT_MAX_OBJECTS; i++) {
-                const vt_object *ob = &e->v.objects[i];
-                if (ob->used && ob->handle >= last && (!found || ob->handle < best)) {
-                    best = ob->handle;
-                    found = true;
-                }
-            }
+            for (i = 0; i < VT_MAX_SEQUENCES; i++)
+                take_min(e->v.seq[i].kind != VT_SEQ_FREE, e->v.seq[i].handle, last, &best, &found);
+            for (i = 0; i < VT_MAX_OBJECTS; i++)
+                take_min(e->v.objects[i].used, e->v.objects[i].handle, last, &best, &found);
             if (!found || !list_take(&l))
                 break;
             vt_out_u32(o, best);
@@ -239,13 +238,8 @@ static bool cap_handles(vt_engine *e, vt_out *o, uint32_t first, uint32_t n)
         for (;;) {
             uint32_t best = 0;
             bool found = false;
-            for (i = 0; i < VT_MAX_PERSISTENT; i++) {
-                const vt_object *ob = &e->p.persistent[i];
-                if (ob->used && ob->handle >= last && (!found || ob->handle < best)) {
-                    best = ob->handle;
-                    found = true;
-                }
-            }
+            for (i = 0; i < VT_MAX_PERSISTENT; i++)
+                take_min(e->p.persistent[i].used, e->p.persistent[i].handle, last, &best, &found);
             if (!found || !list_take(&l))
                 break;
             vt_out_u32(o, best);

@@ -166,7 +166,7 @@ static TPM2_RC make_object(vt_engine *e, TPMT_PUBLIC *pub, const TPMS_SENSITIVE_
         if (data_given) {
             /* Sealed data: at most 128 octets (MAX_SYM_DATA of the
              * reference profile); an HMAC key: at most a hash block. */
-            size_t max = 128;
+            size_t max = VT_MAX_SEALED;
             if (ks->scheme == TPM2_ALG_HMAC)
                 max = vt_hash_block_size(ks->details.hmac.hashAlg);
             if (sc->data.size > max)
@@ -465,50 +465,6 @@ TPM2_RC vt_cmd_create_loaded(vt_cmd *c)
     return TPM2_RC_SUCCESS;
 }
 
-/* A loaded object's sensitive area matches its public area (Part 1 §27.?
- * "binding").  Cheap for all types: RSA divides, ECC multiplies once. */
-static bool binding_ok(vt_object *o)
-{
-    const TPMT_PUBLIC *p = &o->pub;
-    const TPMT_SENSITIVE *s = &o->sens;
-
-    if (s->sensitiveType != p->type)
-        return false;
-    if (s->authValue.size > vt_hash_size(p->nameAlg))
-        return false;
-    switch (p->type) {
-    case TPM2_ALG_RSA:
-        if (p->unique.rsa.size != p->parameters.rsaDetail.keyBits / 8u)
-            return false;
-        return vt_object_key(o) != NULL;
-    case TPM2_ALG_ECC: {
-        uint8_t x[TPM2_MAX_ECC_KEY_BYTES], y[TPM2_MAX_ECC_KEY_BYTES];
-        TPM2_ECC_CURVE curve = p->parameters.eccDetail.curveID;
-        size_t n = vt_ecc_size(curve);
-        if (s->sensitive.ecc.size == 0 || s->sensitive.ecc.size > n ||
-            vt_ecc_mul(curve, s->sensitive.ecc.buffer, s->sensitive.ecc.size, NULL, 0, NULL, 0, x, y) != 0)
-            return false;
-        /* The public point may come with or without leading zeros. */
-        return p->unique.ecc.x.size <= n && p->unique.ecc.y.size <= n &&
-               memcmp(x + n - p->unique.ecc.x.size, p->unique.ecc.x.buffer, p->unique.ecc.x.size) == 0 &&
-               memcmp(y + n - p->unique.ecc.y.size, p->unique.ecc.y.buffer, p->unique.ecc.y.size) == 0;
-    }
-    case TPM2_ALG_SYMCIPHER: {
-        TPM2B_DIGEST u;
-        if (s->sensitive.sym.size != p->parameters.symDetail.sym.keyBits.aes / 8u)
-            return false;
-        sym_unique(p, s, &u);
-        return u.size == p->unique.sym.size && vt_ct_equal(u.buffer, p->unique.sym.buffer, u.size);
-    }
-    default: {
-        TPM2B_DIGEST u;
-        sym_unique(p, s, &u);
-        return u.size == p->unique.keyedHash.size &&
-               vt_ct_equal(u.buffer, p->unique.keyedHash.buffer, u.size);
-    }
-    }
-}
-
 TPM2_RC vt_cmd_load(vt_cmd *c)
 {
     vt_object *parent = vt_object_find(c->e, c->handles[0]), *o;
@@ -597,7 +553,8 @@ TPM2_RC vt_cmd_load_external(vt_cmd *c)
     if (rc != TPM2_RC_SUCCESS)
         return rc;
     o->external = true;
-    if (o->has_sensitive && !binding_ok(o)) {
+    /* Any mismatch is TPM_RC_BINDING here, whatever part of it fails. */
+    if (o->has_sensitive && vt_sensitive_check(&o->pub, &o->sens) != TPM2_RC_SUCCESS) {
         vt_object_flush(c->e, o);
         return VT_RC_P(TPM2_RC_BINDING, 1);
     }
@@ -741,8 +698,8 @@ TPM2_RC vt_cmd_evict_control(vt_cmd *c)
  * from KDFa(SHA-256, proof of the object's hierarchy, "CONTEXT", sequence,
  * savedHandle): a new proof (Clear, and the null hierarchy at every TPM
  * Reset) invalidates old contexts.  integrity = HMAC(hmacKey, sequence ||
- * savedHandle || hierarchy || stClearCount || encrypted).  stClear objects
- * also die at Startup (Part 1 §30.?): their count is the reset/restart count. */
+ * savedHandle || hierarchy || resetValue || encrypted), resetValue from
+ * context_reset_value().  The format is in docs/FORMAT.md. */
 
 #define CTX_OBJECT_HANDLE 0x80000000u
 #define CTX_MAGIC 0x56544358u /* "VTCX" */
@@ -772,16 +729,13 @@ static TPM2_RC context_keys(vt_engine *e, TPMI_RH_HIERARCHY h, uint64_t seq, uin
 }
 
 /* What ties a context to this boot: no object context outlives a TPM
- * Reset (Part 1 §30.?), and an stClear object's none outlives a Startup.
- * (vitrum counts a Resume as such a Startup too: stricter than the spec,
- * which only needs TPM Restart.) */
-static uint32_t st_clear_count(vt_engine *e, const TPMT_PUBLIC *pub)
+ * Reset (Part 1 §30.?), and an stClear object's none outlives a
+ * Startup(CLEAR) — a TPM Restart too, but not a Resume (Part 2 §8.3.3.2). */
+static uint32_t context_reset_value(vt_engine *e, const TPMT_PUBLIC *pub)
 {
-    uint32_t n = e->p.reset_count;
-
     if (pub->objectAttributes & TPMA_OBJECT_STCLEAR)
-        n ^= (e->p.restart_count + 1u) * 0x9E3779B9u;
-    return n;
+        return e->p.clear_count;
+    return e->p.reset_count;
 }
 
 static size_t context_mac(const uint8_t *hmac_key, uint64_t seq, uint32_t handle, uint32_t hierarchy,
@@ -846,7 +800,7 @@ TPM2_RC vt_cmd_context_save(vt_cmd *c)
         vt_aes_crypt(TPM2_ALG_CFB, true, ek, 32, iv, plain, off, ctx.contextBlob.buffer + 34) != 0)
         rc = TPM2_RC_FAILURE;
     if (rc == TPM2_RC_SUCCESS) {
-        size_t n = context_mac(hk, ctx.sequence, ctx.savedHandle, ctx.hierarchy, st_clear_count(c->e, &o->pub),
+        size_t n = context_mac(hk, ctx.sequence, ctx.savedHandle, ctx.hierarchy, context_reset_value(c->e, &o->pub),
                         ctx.contextBlob.buffer + 34, off, ctx.contextBlob.buffer + 2);
         if (n != 32)
             rc = TPM2_RC_FAILURE;
@@ -912,7 +866,7 @@ TPM2_RC vt_cmd_context_load(vt_cmd *c)
         rc = VT_RC_P(TPM2_RC_INTEGRITY, 1);
         goto out;
     }
-    if (context_mac(hk, ctx.sequence, ctx.savedHandle, ctx.hierarchy, st_clear_count(c->e, &p2.publicArea),
+    if (context_mac(hk, ctx.sequence, ctx.savedHandle, ctx.hierarchy, context_reset_value(c->e, &p2.publicArea),
                     ctx.contextBlob.buffer + 34, elen, mac) != 32) {
         rc = TPM2_RC_FAILURE;
         goto out;

@@ -33,6 +33,7 @@ TPM2_RC vt_cmd_startup(vt_cmd *c)
     e->v.orderly = p->last_shutdown != VT_SU_NONE;
     switch (kind) {
     case TPM_RESET:
+        p->clear_count++;
         p->reset_count++;
         p->restart_count = 0;
         p->pcr_banks = p->pcr_banks_pending;
@@ -46,6 +47,8 @@ TPM2_RC vt_cmd_startup(vt_cmd *c)
         break;
     case TPM_RESTART:
     case TPM_RESUME:
+        if (kind == TPM_RESTART)
+            p->clear_count++;
         p->restart_count++;
         /* PCRs are reset in a Restart anyway, so a pending allocation can
          * take effect (Resume refused it above). */
