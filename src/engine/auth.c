@@ -228,7 +228,7 @@ static TPM2_RC check_session(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HAN
     vt_session *ss = vt_session_find(c->e, s->handle);
     vt_nv_index *nv = NULL;
     vt_entity_auth ent;
-    uint8_t cp[VT_MAX_DIGEST], mac[VT_MAX_DIGEST], attrs = (uint8_t)s->attrs;
+    uint8_t attrs = (uint8_t)s->attrs;
     size_t hlen;
     TPM2_RC fail;
     bool ok, policy;
@@ -285,6 +285,7 @@ static TPM2_RC check_session(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HAN
             s->empty_hmac = true;
             ok = true;
         } else {
+            uint8_t cp[VT_MAX_DIGEST], mac[VT_MAX_DIGEST];
             if (cp_hash(c, ss->auth_hash, cp) != hlen)
                 return TPM2_RC_FAILURE;
             {

@@ -91,11 +91,10 @@ TPM2_RC vt_cmd_policy_secret(vt_cmd *c)
     uint32_t exp_u;
     int32_t expiration;
     uint64_t timeout = 0;
-    uint8_t name[VT_MAX_NAME], tbuf[8];
+    uint8_t name[VT_MAX_NAME];
     size_t name_len, hlen;
     vt_session *s;
     TPMT_TK_AUTH ticket;
-    unsigned i;
 
     /* TPMI_DH_ENTITY has no TPM_RH_NULL (the table's handle kind does). */
     if (auth == TPM2_RH_NULL)
@@ -149,9 +148,10 @@ TPM2_RC vt_cmd_policy_secret(vt_cmd *c)
     ticket.tag = TPM2_ST_AUTH_SECRET;
     ticket.hierarchy = TPM2_RH_NULL;
     if (expiration < 0) {
+        uint8_t tbuf[8];
         /* ticket = HMAC(proof, TPM_ST_AUTH_SECRET || timeout || cpHashA ||
          * policyRef || authName) (Part 2 §10.7.5). */
-        for (i = 0; i < 8; i++)
+        for (unsigned i = 0; i < 8; i++)
             tbuf[i] = (uint8_t)(timeout >> (56 - 8 * i));
         ticket.hierarchy = entity_hierarchy(e, auth);
         {
