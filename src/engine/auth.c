@@ -279,6 +279,8 @@ static TPM2_RC check_session(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HAN
             memcpy(s->key + s->key_len, ent.auth, ent.auth_len);
             s->key_len += ent.auth_len;
         }
+        s->with_auth = with_auth;
+        s->auth_handle = h;
         if (s->key_len == 0 && s->hmac_len == 0) {
             /* Nothing to key an HMAC with: the caller may send none, and
              * gets none back. */
@@ -366,6 +368,18 @@ void vt_auth_response(vt_cmd *c, vt_auth_session *s, vt_out *o)
         return;
     }
     ss->start_time = vt_time_now(c->e);
+    /* The response is keyed with the authValue the entity has now: a
+     * command that changed it (NV_ChangeAuth) answers under the new one,
+     * as the caller expects (Part 1 §19.6.?); one that deleted the entity
+     * keeps the key it was authorized with. */
+    if (s->with_auth) {
+        vt_entity_auth ent;
+        if (vt_entity_lookup(c->e, s->auth_handle, &ent) == TPM2_RC_SUCCESS) {
+            s->key_len = ss->session_key_len;
+            memcpy(s->key + s->key_len, ent.auth, ent.auth_len);
+            s->key_len += ent.auth_len;
+        }
+    }
     {
         vt_buf parts[4] = { { rp, hlen }, { ss->nonce_tpm, ss->nonce_tpm_len },
                             { s->nonce, s->nonce_len }, { &attrs, 1 } };

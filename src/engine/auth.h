@@ -23,6 +23,10 @@ typedef struct {
     vt_session *ses;
     uint8_t key[2 * VT_MAX_DIGEST]; /* sessionKey || authValue */
     size_t key_len;
+    /* The key includes the authValue of `auth_handle`: the response HMAC
+     * takes its value after the command (NV_ChangeAuth changes it). */
+    bool with_auth;
+    TPM2_HANDLE auth_handle;
     /* The response carries an empty HMAC: PolicyPassword, or an empty
      * key and an empty command HMAC (Part 1 §19.6.?). */
     bool empty_hmac;

@@ -138,4 +138,26 @@ vt_check_true "it is no longer listed" bash -c "! tpm2_getcap handles-saved-sess
 vt_check_rc "a flushed session's context does not load: TPM_RC_HANDLE (parameter 1)" 0x1CB \
 	tpm2_policyrestart -S sv.ctx
 
+# ---- NV indices whose ADMIN role needs a policy (NV storage issue)
+vt_check "trial: PolicyCommandCode(NV_ChangeAuth) + PolicyAuthValue" sh -c \
+	'tpm2_startauthsession -S tr.ctx && tpm2_policycommandcode -S tr.ctx -L ca.pol TPM2_CC_NV_ChangeAuth >/dev/null &&
+	 tpm2_policyauthvalue -S tr.ctx -L ca.pol >/dev/null && tpm2_flushcontext tr.ctx'
+vt_check "nvdefine with that policy and auth 'old'" tpm2_nvdefine 0x1500030 -C o -s 8 -a "authread|authwrite" -L ca.pol -p old
+vt_check_rc "nvchangeauth with a password: TPM_RC_AUTH_TYPE" 0x124 tpm2_changeauth -c 0x1500030 -p old new
+vt_check "nvchangeauth through the policy session (response HMAC under the new auth)" sh -c \
+	'tpm2_startauthsession --policy-session -S cp.ctx && tpm2_policycommandcode -S cp.ctx TPM2_CC_NV_ChangeAuth >/dev/null &&
+	 tpm2_policyauthvalue -S cp.ctx >/dev/null && tpm2_changeauth -c 0x1500030 -p session:cp.ctx+old new; rc=$?;
+	 tpm2_flushcontext cp.ctx; exit $rc'
+vt_check "nvwrite with the new auth" sh -c 'echo hi | tpm2_nvwrite 0x1500030 -P new -i -'
+vt_check_rc "nvwrite with the old auth: TPM_RC_AUTH_FAIL" 0x98E sh -c 'echo hi | tpm2_nvwrite 0x1500030 -P old -i -'
+vt_check "trial: PolicyCommandCode(NV_UndefineSpaceSpecial)" sh -c \
+	'tpm2_startauthsession -S tr.ctx && tpm2_policycommandcode -S tr.ctx -L us.pol TPM2_CC_NV_UndefineSpaceSpecial >/dev/null &&
+	 tpm2_flushcontext tr.ctx'
+vt_check "nvdefine a platform index with policydelete" \
+	tpm2_nvdefine 0x1500031 -C p -s 8 -a "ppread|ppwrite|platformcreate|policydelete" -L us.pol
+vt_check "nvundefine -S (UndefineSpaceSpecial) through the policy session" sh -c \
+	'tpm2_startauthsession --policy-session -S us.ctx && tpm2_policycommandcode -S us.ctx TPM2_CC_NV_UndefineSpaceSpecial >/dev/null &&
+	 tpm2_nvundefine -S us.ctx 0x1500031'
+vt_check_true "the index is gone" bash -c "! tpm2_nvreadpublic 0x1500031 >/dev/null 2>&1"
+
 vt_done
