@@ -10,11 +10,12 @@ CFLAGS  += $(if $(CC_IS_CLANG),,-Wno-format-truncation)
 LDLIBS  += -ltss2-mu -lcrypto -lseccomp -lpthread
 BUILD   ?= build
 
-ENGINE_SRC := $(wildcard src/engine/*.c src/engine/cmd/*.c src/crypto/*.c)
+ENGINE_SRC := $(wildcard src/engine/*.c src/engine/cmd/*.c src/crypto/*.c src/tlog/*.c)
 HOST_SRC   := $(wildcard src/store/*.c src/platform/*.c src/server/*.c)
 # `vitrum state` and `vitrum manufacture` live in the library so every build of the vitrum binary
 # (plain, ASan, coverage) links it with tools/vitrum.o alone.
-HOST_SRC   += tools/state_cmd.c tools/manufacture.c
+HOST_SRC   += tools/state_cmd.c tools/manufacture.c tools/config.c tools/status.c tools/swtpm_cli.c
+HOST_SRC   += tools/release_cmd.c tools/log_cmd.c tools/witness_cmd.c tools/tlog_io.c
 LIB_SRC    := $(ENGINE_SRC) $(HOST_SRC)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 HEADERS    := $(wildcard include/vitrum/*.h src/*/*.h src/engine/cmd/*.h tools/*.h)
@@ -62,7 +63,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/helpers.h $(BUILD)/libvitrum.a
 # "N passed, N failed".
 check: test-deps
 	$(MAKE) all $(UNIT_BIN) asan-build
-	VT_ASAN_BUILD=$(BUILD)/asan tests/run.sh
+	VT_ASAN_BUILD=$(BUILD)/asan VITRUM_BIN=$(BUILD)/vitrum tests/run.sh
 
 # The long crash test: 500 kill -9 of a server under a stream of durable
 # changes (make check runs 20).
@@ -78,4 +79,5 @@ clean:
 
 # fuzzing and sanitizer builds (tests/fuzz/fuzz.mk), coverage (tests/coverage.mk)
 -include tests/fuzz/fuzz.mk
+-include packaging/install.mk
 -include tests/coverage.mk

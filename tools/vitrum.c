@@ -16,7 +16,15 @@
 #include "server/server.h"
 #include "store/store.h"
 #include "state_cmd.h"
+#include "config.h"
+#include "server/log.h"
+#include "server/notify.h"
+#include "status.h"
 #include "manufacture.h"
+#include "release_cmd.h"
+#include "log_cmd.h"
+#include "witness_cmd.h"
+#include "swtpm_cli.h"
 
 
 #if defined(__SANITIZE_ADDRESS__) || defined(VT_COVERAGE_BUILD)
@@ -44,6 +52,14 @@ static const char usage_main[] =
     "  state      check, export or import a state directory (vitrum state --help)\n"
     "  manufacture  create the endorsement keys' certificates (EK certificates)\n"
     "             in the TPM's NV, signed by the owner's CA or a local one\n"
+    "  status     show what a running server is: version, PCR banks, objects,\n"
+    "             NV, dictionary-attack lockout, uptime (vitrum status --help)\n"
+    "  release    make release keys, sign and verify release bundles\n"
+    "             (vitrum release --help)\n"
+    "  log        keep a transparency log of releases: add, checkpoint, prove,\n"
+    "             static tiles (vitrum log --help)\n"
+    "  witness    cosign a log's checkpoints that are consistent with the last\n"
+    "             one seen (vitrum witness --help)\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help (also: vitrum <command> --help)\n"
@@ -53,6 +69,7 @@ static const char usage_serve[] =
     "Usage: vitrum serve [--state DIR] [--port N] [--listen ADDR] [--startup clear|state|none]\n"
     "                    [--key SPEC] [--nv-size SIZE] [--keep-loaded] [--no-sandbox]\n"
     "                    [--manufacture [--ca-key FILE --ca-cert FILE]]\n"
+    "                    [--config FILE] [--log stderr|syslog|FILE] [--log-level LEVEL]\n"
     "\n"
     "Serve a TPM 2.0 in the foreground with the mssim protocol (the TPM 2.0\n"
     "reference simulator's): TPM commands on ADDR:N, platform signals (power,\n"
@@ -89,14 +106,27 @@ static const char usage_serve[] =
     "                   /dev/tpmrm0 does: tpm2-tools never flushes them itself)\n"
     "  --no-sandbox     do not enter the seccomp sandbox (for debugging); core\n"
     "                   dumps stay disabled\n"
+    "                   (--keep-loaded, --no-sandbox and --manufacture also take\n"
+    "                   =yes or =no, to override the configuration file)\n"
+    "  --config FILE    read settings from FILE (default: $VITRUM_CONFIG, else\n"
+    "                   /etc/vitrum/vitrum.conf if it exists; none: no file).\n"
+    "                   Each line is 'option = value' for any option above\n"
+    "                   (vitrum.conf(5)); options on the command line win.  A\n"
+    "                   bad line stops the start with FILE:LINE: reason, exit 2\n"
+    "  --log TARGET     where the log goes: stderr (default; under systemd the\n"
+    "                   journal reads it), syslog, or an absolute FILE path\n"
+    "                   (appended; SIGHUP reopens it, for logrotate)\n"
+    "  --log-level L    error, warn, info (default) or debug\n"
     "  -h, --help       show this help\n"
     "\n"
     "After start-up the server keeps secrets out of core dumps and swap and\n"
     "runs under a seccomp allow-list of the system calls serving needs.\n"
     "Every state change is on disk (fsync'd) before its response is sent.\n"
-    "SIGTERM or SIGINT stops the server cleanly with its state saved.  It logs\n"
-    "one line per start and stop on stderr and exits non-zero with a one-line\n"
-    "error when the port is taken or the state directory is unusable.\n";
+    "SIGTERM or SIGINT stops the server cleanly with its state saved; SIGHUP\n"
+    "reopens the log file.  Under systemd (Type=notify) it reports READY=1 once\n"
+    "it listens.  It logs one line per event, never a secret, and exits\n"
+    "non-zero with a one-line error when the port is taken or the state\n"
+    "directory is unusable.\n";
 
 static void default_state_dir(char *buf, size_t len)
 {
@@ -241,17 +271,22 @@ static int cmd_serve(int argc, char **argv)
         { "port", required_argument, NULL, 'p' },
         { "listen", required_argument, NULL, 'l' },
         { "startup", required_argument, NULL, 'S' },
-        { "no-sandbox", no_argument, NULL, 'N' },
-        { "keep-loaded", no_argument, NULL, 'L' },
+        { "no-sandbox", optional_argument, NULL, 'N' },
+        { "keep-loaded", optional_argument, NULL, 'L' },
         { "key", required_argument, NULL, 'k' },
         { "nv-size", required_argument, NULL, 'V' },
-        { "manufacture", no_argument, NULL, 'M' },
+        { "manufacture", optional_argument, NULL, 'M' },
         { "ca-key", required_argument, NULL, 'K' },
         { "ca-cert", required_argument, NULL, 'C' },
+        { "config", required_argument, NULL, 'c' },
+        { "log", required_argument, NULL, 'g' },
+        { "log-level", required_argument, NULL, 'G' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     bool sandbox = true, manufacture = false, keep_loaded = false;
+    const char *log_target = NULL;
+    vt_log_level log_level = VT_LOG_INFO;
     vt_mfg_opts mfg = { .if_absent = true };
     vt_engine_config cfg = { .nv_size = VT_NV_SIZE_DEFAULT };
     char state[4096] = "", err[512];
@@ -263,6 +298,10 @@ static int cmd_serve(int argc, char **argv)
     vt_engine *e;
     vt_status st;
 
+    /* The configuration file's settings go in front of the command line's,
+     * which therefore win (vitrum.conf(5)). */
+    if ((c = vt_config_merge(argc, argv, &argc, &argv)) != 0)
+        return c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -285,8 +324,37 @@ static int cmd_serve(int argc, char **argv)
             }
             startup = optarg;
             break;
-        case 'N': sandbox = false; break;
-        case 'L': keep_loaded = true; break;
+        case 'N':
+        case 'L':
+        case 'M': {
+            int on = optarg ? vt_config_bool(optarg) : 1;
+            if (on < 0) {
+                fprintf(stderr, "vitrum: --%s takes =yes or =no\n",
+                        c == 'N' ? "no-sandbox" : c == 'L' ? "keep-loaded" : "manufacture");
+                return 2;
+            }
+            if (c == 'N')
+                sandbox = !on;
+            else if (c == 'L')
+                keep_loaded = on;
+            else
+                manufacture = on;
+            break;
+        }
+        case 'c': break; /* read by vt_config_merge */
+        case 'g':
+            if (!vt_log_target_ok(optarg)) {
+                fprintf(stderr, "vitrum: --log must be stderr, syslog or an absolute file path\n");
+                return 2;
+            }
+            log_target = optarg;
+            break;
+        case 'G':
+            if (vt_log_parse_level(optarg, &log_level) != 0) {
+                fprintf(stderr, "vitrum: --log-level must be error, warn, info or debug\n");
+                return 2;
+            }
+            break;
         case 'k': key = optarg; break;
         case 'V':
             if (parse_size(optarg, &cfg.nv_size) != 0 || cfg.nv_size < 1024 || cfg.nv_size > VT_NV_SIZE_LIMIT) {
@@ -295,7 +363,6 @@ static int cmd_serve(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'M': manufacture = true; break;
         case 'K': mfg.ca_key = optarg; break;
         case 'C': mfg.ca_cert = optarg; break;
         case 'h': fputs(usage_serve, stdout); return 0;
@@ -317,37 +384,45 @@ static int cmd_serve(int argc, char **argv)
     if (!*state)
         default_state_dir(state, sizeof(state));
 
+    if (vt_log_open(log_target, log_level, err, sizeof(err)) != 0) {
+        fprintf(stderr, "vitrum: %s\n", err);
+        return 1;
+    }
+    if (*vt_config_path())
+        vt_log(VT_LOG_DEBUG, "configuration file %s", vt_config_path());
+    if (vt_notify_init() < 0)
+        vt_log(VT_LOG_WARN, "NOTIFY_SOCKET is not usable; systemd will not hear that the server is ready");
     if (vt_store_open(&store, state) != 0 || (key && vt_store_set_key(&store, key) != 0)) {
-        fprintf(stderr, "vitrum: %s\n", store.err);
+        vt_log(VT_LOG_ERROR, "%s", store.err);
         vt_store_close(&store);
         return 1;
     }
     cmd_fd = vt_listen_tcp(listen_addr, (uint16_t)port, err, sizeof(err));
     if (cmd_fd < 0) {
-        fprintf(stderr, "vitrum: %s\n", err);
+        vt_log(VT_LOG_ERROR, "%s", err);
         return 1;
     }
     plat_fd = vt_listen_tcp(listen_addr, (uint16_t)(port + 1), err, sizeof(err));
     if (plat_fd < 0) {
-        fprintf(stderr, "vitrum: %s\n", err);
+        vt_log(VT_LOG_ERROR, "%s", err);
         return 1;
     }
     vt_platform_posix(&plat, &store);
     st = vt_engine_new_ex(&plat, &cfg, &e);
     if (st != VT_OK) {
-        fprintf(stderr, "vitrum: cannot start the TPM in %s: %s%s%s\n", state, vt_status_str(st),
-                store.err[0] ? ": " : "", store.err);
+        vt_log(VT_LOG_ERROR, "cannot start the TPM in %s: %s%s%s", state, vt_status_str(st),
+               store.err[0] ? ": " : "", store.err);
         return 1;
     }
     if (store.warn[0])
-        fprintf(stderr, "vitrum: warning: %s\n", store.warn);
+        vt_log(VT_LOG_WARN, "%s", store.warn);
     vt_engine_power_on(e);
     if (strcmp(startup, "none") != 0) {
         uint16_t su = strcmp(startup, "state") == 0 ? 0x0001 : 0x0000;
         uint32_t rc = firmware_startup(e, su);
         if (rc != 0)
-            fprintf(stderr, "vitrum: TPM2_Startup(%s) failed with 0x%03x; waiting for the client's TPM2_Startup\n",
-                    su ? "STATE" : "CLEAR", rc);
+            vt_log(VT_LOG_WARN, "TPM2_Startup(%s) failed with 0x%03x; waiting for the client's TPM2_Startup",
+                   su ? "STATE" : "CLEAR", rc);
     }
     if (manufacture) {
         /* Before the sandbox: it may write the local CA's files.  A
@@ -359,7 +434,7 @@ static int cmd_serve(int argc, char **argv)
         if (store.have_id)
             vt_seal_hex(store.id, VT_TPM_ID_SIZE, id);
         if (vt_manufacture_engine(e, state, store.have_id ? id : NULL, &mfg, stderr) != 0) {
-            fprintf(stderr, "vitrum: --manufacture failed\n");
+            vt_log(VT_LOG_ERROR, "--manufacture failed");
             vt_engine_free(e);
             return 1;
         }
@@ -371,7 +446,7 @@ static int cmd_serve(int argc, char **argv)
         size_t secret_len;
         vt_engine_secret_memory(e, &secret, &secret_len);
         if (vt_harden_process(secret, secret_len, err, sizeof(err)) != 0 || err[0])
-            fprintf(stderr, "vitrum: warning: %s\n", err);
+            vt_log(VT_LOG_WARN, "%s", err);
     }
 #if VT_SANITIZER_BUILD
     /* The sanitizers' and gcov's runtimes need system calls serving does
@@ -379,29 +454,31 @@ static int cmd_serve(int argc, char **argv)
     sandbox = false;
 #endif
     if (sandbox && vt_sandbox_enter(err, sizeof(err)) != 0) {
-        fprintf(stderr, "vitrum: cannot enter the sandbox: %s (--no-sandbox to run without)\n", err);
+        vt_log(VT_LOG_ERROR, "cannot enter the sandbox: %s (--no-sandbox to run without)", err);
         vt_engine_free(e);
         return 1;
     }
-    fprintf(stderr, "vitrum %s: serving TPM 2.0 on %s:%ld (platform %ld), state %s%s; "
-                    "export TPM2TOOLS_TCTI=mssim:host=%s,port=%ld\n",
-            VITRUM_VERSION, listen_addr, port, port + 1, state, sandbox ? "" : ", no sandbox",
-            listen_addr, port);
+    vt_log(VT_LOG_INFO, "serving TPM 2.0 (vitrum %s) on %s:%ld (platform %ld), state %s%s; "
+                        "export TPM2TOOLS_TCTI=mssim:host=%s,port=%ld",
+           VITRUM_VERSION, listen_addr, port, port + 1, state, sandbox ? "" : ", no sandbox", listen_addr, port);
 
     sig = vt_serve_mssim(e, cmd_fd, plat_fd, keep_loaded);
+    vt_notify("STOPPING=1");
     st = vt_engine_save(e);
     if (sig > 0)
         /* not strsignal(): it may load locale files, which the sandbox forbids */
-        fprintf(stderr, "vitrum: stopped by %s, state %s\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
-                st == VT_OK ? "saved" : "NOT saved");
+        vt_log(st == VT_OK ? VT_LOG_INFO : VT_LOG_ERROR, "stopped by %s, state %s",
+               sig == SIGINT ? "SIGINT" : "SIGTERM", st == VT_OK ? "saved" : "NOT saved");
     else if (sig == 0)
-        fprintf(stderr, "vitrum: stopped by the mssim STOP command, state %s\n", st == VT_OK ? "saved" : "NOT saved");
+        vt_log(st == VT_OK ? VT_LOG_INFO : VT_LOG_ERROR, "stopped by the mssim STOP command, state %s",
+               st == VT_OK ? "saved" : "NOT saved");
     else
-        fprintf(stderr, "vitrum: server loop failed, state %s\n", st == VT_OK ? "saved" : "NOT saved");
+        vt_log(VT_LOG_ERROR, "server loop failed, state %s", st == VT_OK ? "saved" : "NOT saved");
     vt_engine_free(e);
     close(cmd_fd);
     close(plat_fd);
     vt_store_close(&store);
+    vt_log_close();
     return (st == VT_OK && sig >= 0) ? 0 : 1;
 }
 
@@ -410,6 +487,12 @@ int main(int argc, char **argv)
     /* libtss2-mu logs every malformed structure to stderr; a hostile client
      * must not be able to fill the log that way. */
     setenv("TSS2_LOG", "all+none", 0);
+    {
+        /* installed or symlinked as `swtpm`: behave as `vitrum swtpm` */
+        const char *base = strrchr(argv[0], '/');
+        if (!strcmp(base ? base + 1 : argv[0], "swtpm"))
+            return vt_swtpm_main(argc, argv);
+    }
     if (argc < 2) {
         fputs(usage_main, stderr);
         return 2;
@@ -428,6 +511,16 @@ int main(int argc, char **argv)
         return vt_state_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "manufacture"))
         return cmd_manufacture(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "status"))
+        return vt_status_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "release"))
+        return vt_release_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "log"))
+        return vt_log_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "witness"))
+        return vt_witness_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "swtpm"))
+        return vt_swtpm_main(argc - 1, argv + 1);
     fprintf(stderr, "vitrum: unknown command '%s' (see vitrum --help)\n", argv[1]);
     return 2;
 }

@@ -108,7 +108,7 @@ TPM2_RC vt_entity_lookup(vt_engine *e, TPM2_HANDLE h, vt_entity_auth *out)
 }
 
 /* cpHash = H(commandCode || Name1 .. Namen || parameters) (Part 1 §18.7). */
-static size_t cp_hash(vt_cmd *c, TPM2_ALG_ID alg, uint8_t *out)
+size_t vt_auth_cp_hash(vt_cmd *c, TPM2_ALG_ID alg, uint8_t *out)
 {
     uint8_t cc[4] = { (uint8_t)(c->cc >> 24), (uint8_t)(c->cc >> 16), (uint8_t)(c->cc >> 8), (uint8_t)c->cc };
     uint8_t names[VT_MAX_HANDLES][VT_MAX_NAME];
@@ -145,8 +145,9 @@ static TPM2_RC object_auth_allowed(vt_cmd *c, TPM2_HANDLE h, unsigned n, bool po
     return (a & TPMA_OBJECT_USERWITHAUTH) ? TPM2_RC_SUCCESS : TPM2_RC_AUTH_UNAVAILABLE;
 }
 
-/* The authPolicy of the entity at h: an object's or an NV index's; the
- * hierarchies, PCRs and sequences have none (empty). */
+/* The authPolicy of the entity at h: an object's or an NV index's, a
+ * hierarchy's (SetPrimaryPolicy: owner, endorsement, lockout, platform);
+ * PCRs and sequences have none (empty). */
 static void entity_policy(vt_engine *e, TPM2_HANDLE h, const uint8_t **pol, size_t *len)
 {
     const vt_object *o;
@@ -154,6 +155,14 @@ static void entity_policy(vt_engine *e, TPM2_HANDLE h, const uint8_t **pol, size
 
     *pol = NULL;
     *len = 0;
+    {
+        const vt_hier_policy *hp = vt_hierarchy_policy(e, h);
+        if (hp) {
+            *pol = hp->digest;
+            *len = hp->len;
+            return;
+        }
+    }
     if ((h >> 24) == TPM2_HT_NV_INDEX && (ix = vt_nv_find(&e->p.nv, h)) != NULL) {
         *pol = ix->pub.authPolicy.buffer;
         *len = ix->pub.authPolicy.size;
@@ -196,12 +205,14 @@ static TPM2_RC check_policy(vt_cmd *c, const vt_session *ss, unsigned n, TPM2_HA
         return VT_RC_S(TPM2_RC_POLICY_FAIL, n);
     if (ss->cp_hash_len) {
         uint8_t cp[VT_MAX_DIGEST];
-        if (cp_hash(c, ss->auth_hash, cp) != hlen)
+        if (vt_auth_cp_hash(c, ss->auth_hash, cp) != hlen)
             return TPM2_RC_FAILURE;
         if (ss->cp_hash_len != hlen || memcmp(cp, ss->cp_hash, hlen) != 0)
             return VT_RC_S(TPM2_RC_POLICY_FAIL, n);
     }
-    return TPM2_RC_SUCCESS;
+    /* nameHash, template, locality, physical presence, nvWritten
+     * (cmd_policy.c). */
+    return vt_policy_check_deferred(c, ss, n, h);
 }
 
 /* A password check against `auth`: both trimmed of trailing zeros. */
@@ -223,15 +234,49 @@ static bool password_equal(const uint8_t *pw, size_t pw_len, const uint8_t *auth
     return ok;
 }
 
+/* Is the session bound to h: started with h as bind, and h's Name and
+ * authValue still those it had then (Part 1 §19.6.?)? */
+static bool is_bound(vt_engine *e, const vt_session *ss, TPM2_HANDLE h)
+{
+    uint8_t id[32];
+
+    if (!ss->bound || ss->bind_handle != h)
+        return false;
+    vt_session_bind_id(e, h, id);
+    return vt_ct_equal(id, ss->bind_id, sizeof(id));
+}
+
+/* The command HMAC (Part 1 §19.6.5): HMAC(key, cpHash || nonceCaller ||
+ * nonceTPM || [nonceTPMdecrypt] || [nonceTPMencrypt] || attributes). */
+static bool check_hmac(vt_cmd *c, const vt_auth_session *s, const vt_session *ss)
+{
+    size_t hlen = vt_hash_size(ss->auth_hash);
+    uint8_t cp[VT_MAX_DIGEST], mac[VT_MAX_DIGEST], attrs = (uint8_t)s->attrs;
+    bool ok;
+
+    if (vt_auth_cp_hash(c, ss->auth_hash, cp) != hlen)
+        return false;
+    {
+        vt_buf parts[6] = { { cp, hlen }, { s->nonce, s->nonce_len }, { ss->nonce_tpm, ss->nonce_tpm_len },
+                            { s->nonce_dec, s->nonce_dec_len }, { s->nonce_enc, s->nonce_enc_len },
+                            { &attrs, 1 } };
+        if (vt_hmac_parts(ss->auth_hash, s->key, s->key_len, parts, 6, mac) != hlen)
+            return false;
+    }
+    /* CT: vt_ct_equal reads all hlen octets. */
+    ok = s->hmac_len == hlen && vt_ct_equal(mac, s->hmac, hlen);
+    vt_wipe(mac, sizeof(mac));
+    return ok;
+}
+
 static TPM2_RC check_session(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HANDLE h, bool authorizes)
 {
     vt_session *ss = vt_session_find(c->e, s->handle);
     vt_nv_index *nv = NULL;
     vt_entity_auth ent;
-    uint8_t attrs = (uint8_t)s->attrs;
     size_t hlen;
     TPM2_RC fail;
-    bool ok, policy;
+    bool ok, policy, da_checked;
 
     /* Not loaded (never started, flushed, or context-saved): the resource
      * manager's warning. */
@@ -244,15 +289,34 @@ static TPM2_RC check_session(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HAN
      * session computes no HMAC, and tpm2-tss sends it an empty one. */
     if ((s->nonce_len < 16 && !(policy && ss->password_needed && s->nonce_len == 0)) || s->nonce_len > hlen)
         return VT_RC_S(TPM2_RC_SIZE, n);
-    if (!authorizes) {
-        /* Audit and parameter encryption sessions come with the sessions
-         * room; a session here would have nothing to do. */
-        return VT_RC_S(TPM2_RC_ATTRIBUTES, n);
-    }
-    if (s->attrs & (TPMA_SESSION_AUDIT | TPMA_SESSION_AUDITEXCLUSIVE | TPMA_SESSION_AUDITRESET))
-        return VT_RC_S(TPM2_RC_ATTRIBUTES, n);
-    if (s->attrs & (TPMA_SESSION_DECRYPT | TPMA_SESSION_ENCRYPT))
+    /* Parameter encryption needs a symmetric algorithm (Part 1 §21). */
+    if ((s->attrs & (TPMA_SESSION_DECRYPT | TPMA_SESSION_ENCRYPT)) && ss->symmetric.algorithm == TPM2_ALG_NULL)
         return VT_RC_S(TPM2_RC_SYMMETRIC, n);
+    /* auditExclusive and auditReset only go with audit (Part 2 §8.4). */
+    if ((s->attrs & (TPMA_SESSION_AUDITEXCLUSIVE | TPMA_SESSION_AUDITRESET)) && !(s->attrs & TPMA_SESSION_AUDIT))
+        return VT_RC_S(TPM2_RC_ATTRIBUTES, n);
+    /* auditExclusive: the session must be the exclusive audit session at
+     * the start of the command; one that starts auditing now (first use,
+     * or auditReset) becomes it before the check (swtpm agrees). */
+    if ((s->attrs & TPMA_SESSION_AUDITEXCLUSIVE) && c->e->v.exclusive_audit != ss->handle && ss->is_audit &&
+        !(s->attrs & TPMA_SESSION_AUDITRESET))
+        return TPM2_RC_EXCLUSIVE;
+    if (!authorizes) {
+        /* A session beyond the authorizations audits or encrypts, or has
+         * no business here (Part 1 §18.?).  Its HMAC key is sessionKey
+         * alone. */
+        if (!(s->attrs & (TPMA_SESSION_AUDIT | TPMA_SESSION_DECRYPT | TPMA_SESSION_ENCRYPT)))
+            return VT_RC_S(TPM2_RC_ATTRIBUTES, n);
+        memcpy(s->key, ss->session_key, ss->session_key_len);
+        s->key_len = ss->session_key_len;
+        memcpy(s->pkey, ss->session_key, ss->session_key_len);
+        s->pkey_len = ss->session_key_len;
+        if (s->key_len == 0 && s->hmac_len == 0) {
+            s->empty_hmac = true;
+            return TPM2_RC_SUCCESS;
+        }
+        return check_hmac(c, s, ss) ? TPM2_RC_SUCCESS : VT_RC_S(TPM2_RC_BAD_AUTH, n);
+    }
     if ((h >> 24) == TPM2_HT_NV_INDEX && (nv = vt_nv_find(&c->e->p.nv, h)) != NULL)
         RETURN_IF_ERROR(vt_nv_auth_allowed(c, nv, n, policy));
     RETURN_IF_ERROR(object_auth_allowed(c, h, n, policy));
@@ -261,6 +325,17 @@ static TPM2_RC check_session(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HAN
     if (vt_entity_lookup(c->e, h, &ent) != TPM2_RC_SUCCESS)
         return VT_RC_H(TPM2_RC_HANDLE, n);
     fail = VT_RC_S(ent.da_protected ? TPM2_RC_AUTH_FAIL : TPM2_RC_BAD_AUTH, n);
+    /* Dictionary attack (da.c): TPM_RC_LOCKOUT before the value is tried.
+     * A policy session that checks no authValue is exempt. */
+    da_checked = !policy || ss->password_needed || ss->auth_value_needed;
+    if (da_checked)
+        RETURN_IF_ERROR(vt_da_check(c->e, h, ent.da_protected));
+    s->authorized = true;
+    if (ent.auth_len > VT_MAX_DIGEST)
+        return TPM2_RC_FAILURE;
+    memcpy(s->pkey, ss->session_key, ss->session_key_len);
+    memcpy(s->pkey + ss->session_key_len, ent.auth, ent.auth_len);
+    s->pkey_len = ss->session_key_len + ent.auth_len;
 
     if (policy && ss->password_needed) {
         /* PolicyPassword: the hmac field carries the authValue in the clear
@@ -272,7 +347,7 @@ static TPM2_RC check_session(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HAN
          * very entity it authorizes leaves the authValue out (it is already
          * in sessionKey); a policy session includes it only after
          * PolicyAuthValue (Part 1 §19.6.?). */
-        bool with_auth = policy ? ss->auth_value_needed : !(ss->bound && ss->bind_handle == h);
+        bool with_auth = policy ? ss->auth_value_needed : !is_bound(c->e, ss, h);
         memcpy(s->key, ss->session_key, ss->session_key_len);
         s->key_len = ss->session_key_len;
         if (with_auth) {
@@ -287,22 +362,14 @@ static TPM2_RC check_session(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HAN
             s->empty_hmac = true;
             ok = true;
         } else {
-            uint8_t cp[VT_MAX_DIGEST], mac[VT_MAX_DIGEST];
-            if (cp_hash(c, ss->auth_hash, cp) != hlen)
-                return TPM2_RC_FAILURE;
-            {
-                vt_buf parts[4] = { { cp, hlen }, { s->nonce, s->nonce_len },
-                                    { ss->nonce_tpm, ss->nonce_tpm_len }, { &attrs, 1 } };
-                if (vt_hmac_parts(ss->auth_hash, s->key, s->key_len, parts, 4, mac) != hlen)
-                    return TPM2_RC_FAILURE;
-            }
-            /* CT: vt_ct_equal reads all hlen octets. */
-            ok = s->hmac_len == hlen && vt_ct_equal(mac, s->hmac, hlen);
+            ok = check_hmac(c, s, ss);
         }
     }
     /* PIN indices count authValue uses, not policy uses. */
     if (nv && !policy)
-        return vt_nv_auth_result(c->e, nv, ok, fail);
+        return vt_da_result(c->e, h, vt_nv_auth_result(c->e, nv, ok, fail));
+    if (da_checked)
+        return vt_da_result(c->e, h, ok ? TPM2_RC_SUCCESS : fail);
     return ok ? TPM2_RC_SUCCESS : fail;
 }
 
@@ -328,23 +395,53 @@ TPM2_RC vt_auth_check(vt_cmd *c, vt_auth_session *s, unsigned n, TPM2_HANDLE h, 
     if ((h >> 24) == TPM2_HT_NV_INDEX && (nv = vt_nv_find(&c->e->p.nv, h)) != NULL)
         RETURN_IF_ERROR(vt_nv_auth_allowed(c, nv, n, false));
     RETURN_IF_ERROR(object_auth_allowed(c, h, n, false));
+    RETURN_IF_ERROR(vt_da_check(c->e, h, ent.da_protected));
 
     ok = password_equal(s->hmac, s->hmac_len, ent.auth, ent.auth_len);
     if (nv)
-        return vt_nv_auth_result(c->e, nv, ok,
-                                 VT_RC_S(ent.da_protected ? TPM2_RC_AUTH_FAIL : TPM2_RC_BAD_AUTH, n));
+        return vt_da_result(c->e, h, vt_nv_auth_result(c->e, nv, ok,
+                                 VT_RC_S(ent.da_protected ? TPM2_RC_AUTH_FAIL : TPM2_RC_BAD_AUTH, n)));
     if (!ok)
-        return VT_RC_S(ent.da_protected ? TPM2_RC_AUTH_FAIL : TPM2_RC_BAD_AUTH, n);
+        return vt_da_result(c->e, h, VT_RC_S(ent.da_protected ? TPM2_RC_AUTH_FAIL : TPM2_RC_BAD_AUTH, n));
     return TPM2_RC_SUCCESS;
 }
 
-void vt_auth_response(vt_cmd *c, vt_auth_session *s, vt_out *o)
+vt_session *vt_auth_live(vt_cmd *c, vt_auth_session *s)
 {
     vt_session *ss = s->ses;
+
+    (void)c;
+    if (s->kind == VT_SES_PASSWORD || !ss || !ss->used || ss->saved || ss->handle != s->handle)
+        return NULL;
+    return ss;
+}
+
+TPM2_RC vt_auth_new_nonce(vt_cmd *c, vt_auth_session *s)
+{
+    vt_session *ss = vt_auth_live(c, s);
+
+    if (!ss)
+        return TPM2_RC_SUCCESS;
+    RETURN_IF_ERROR(vt_random(c->e, ss->nonce_tpm, ss->nonce_tpm_len));
+    ss->start_time = vt_time_now(c->e);
+    return TPM2_RC_SUCCESS;
+}
+
+size_t vt_auth_rp_hash(vt_cmd *c, TPM2_ALG_ID alg, uint8_t *out)
+{
+    uint8_t hdr[8] = { 0, 0, 0, 0, (uint8_t)(c->cc >> 24), (uint8_t)(c->cc >> 16), (uint8_t)(c->cc >> 8),
+                       (uint8_t)c->cc };
+    vt_buf parts[2] = { { hdr, 8 }, { c->out.buf, c->out.off } };
+    return vt_hash_parts(alg, parts, 2, out);
+}
+
+void vt_auth_response(vt_cmd *c, vt_auth_session *s, bool exclusive, vt_out *o)
+{
+    vt_session *ss = vt_auth_live(c, s);
     uint8_t rp[VT_MAX_DIGEST], mac[VT_MAX_DIGEST], attrs;
     size_t hlen;
 
-    if (s->kind == VT_SES_PASSWORD || !ss) {
+    if (!ss) {
         /* Password session: empty nonce, continueSession set, empty HMAC
          * (Part 1 §19.6.?). */
         vt_out_u16(o, 0);
@@ -353,21 +450,15 @@ void vt_auth_response(vt_cmd *c, vt_auth_session *s, vt_out *o)
         return;
     }
     /* rpHash = H(responseCode || commandCode || parameters); the TPM's new
-     * nonce is the newer one (Part 1 §18.8, §19.6.5). */
+     * nonce (vt_auth_new_nonce) is the newer one (Part 1 §18.8, §19.6.5). */
     hlen = vt_hash_size(ss->auth_hash);
     attrs = (uint8_t)(s->attrs & (TPMA_SESSION_CONTINUESESSION | TPMA_SESSION_AUDIT |
                                   TPMA_SESSION_DECRYPT | TPMA_SESSION_ENCRYPT));
-    {
-        uint8_t hdr[8] = { 0, 0, 0, 0, (uint8_t)(c->cc >> 24), (uint8_t)(c->cc >> 16),
-                           (uint8_t)(c->cc >> 8), (uint8_t)c->cc };
-        vt_buf parts[2] = { { hdr, 8 }, { c->out.buf, c->out.off } };
-        vt_hash_parts(ss->auth_hash, parts, 2, rp);
-    }
-    if (vt_random(c->e, ss->nonce_tpm, ss->nonce_tpm_len) != TPM2_RC_SUCCESS) {
-        o->overflow = true;
-        return;
-    }
-    ss->start_time = vt_time_now(c->e);
+    /* auditExclusive in a response: the session is the exclusive audit
+     * session (Part 2 §8.4). */
+    if (exclusive && (s->attrs & TPMA_SESSION_AUDIT))
+        attrs |= TPMA_SESSION_AUDITEXCLUSIVE;
+    vt_auth_rp_hash(c, ss->auth_hash, rp);
     /* The response is keyed with the authValue the entity has now: a
      * command that changed it (NV_ChangeAuth) answers under the new one,
      * as the caller expects (Part 1 §19.6.?); one that deleted the entity
@@ -389,11 +480,15 @@ void vt_auth_response(vt_cmd *c, vt_auth_session *s, vt_out *o)
     vt_out_u8(o, attrs);
     vt_out_2b(o, mac, s->empty_hmac ? 0 : (uint16_t)hlen);
     vt_wipe(s->key, sizeof(s->key));
+    vt_wipe(s->pkey, sizeof(s->pkey));
     vt_wipe(mac, sizeof(mac));
-    if (!(s->attrs & TPMA_SESSION_CONTINUESESSION))
+    if (!(s->attrs & TPMA_SESSION_CONTINUESESSION)) {
+        if (c->e->v.exclusive_audit == ss->handle)
+            c->e->v.exclusive_audit = 0;
         vt_session_free(ss);
-    else if (ss->type != TPM2_SE_HMAC)
+    } else if (ss->type != TPM2_SE_HMAC && s->authorized) {
         /* A policy session that authorized a command starts over: the
          * next use needs its policy again (Part 1 §19.7.?). */
         vt_session_policy_reset(ss);
+    }
 }

@@ -8,6 +8,7 @@
 #include "engine/engine_internal.h"
 #include "engine/auth.h"
 #include "engine/object.h"
+#include "engine/param_crypt.h"
 #include "common/be.h"
 
 #define HEADER_SIZE 10u
@@ -76,8 +77,19 @@ static TPM2_RC check_handle(vt_engine *e, vt_handle_kind kind, TPM2_HANDLE h)
         if ((h >> 24) == TPM2_HT_TRANSIENT)
             return check_handle(e, VT_H_OBJECT, h);
         if ((h >> 24) == TPM2_HT_HMAC_SESSION || (h >> 24) == TPM2_HT_POLICY_SESSION)
-            return vt_session_find(e, h) ? TPM2_RC_SUCCESS : TPM2_RC_HANDLE;
+            /* Not loaded: the resource manager's warning, like a
+             * transient object; the kernel's /dev/tpmrm0 forgets the
+             * session on REFERENCE_H0 and fails the command on anything
+             * else. */
+            return vt_session_find(e, h) ? TPM2_RC_SUCCESS : TPM2_RC_REFERENCE_H0;
         return TPM2_RC_VALUE;
+    case VT_H_HMAC_SESSION: {
+        const vt_session *s;
+        if ((h >> 24) != TPM2_HT_HMAC_SESSION)
+            return TPM2_RC_VALUE;
+        s = vt_session_find(e, h);
+        return s && !s->saved ? TPM2_RC_SUCCESS : TPM2_RC_REFERENCE_H0;
+    }
     case VT_H_OBJECT_NULL:
         if (h == TPM2_RH_NULL)
             return TPM2_RC_SUCCESS;
@@ -97,6 +109,9 @@ static TPM2_RC check_handle(vt_engine *e, vt_handle_kind kind, TPM2_HANDLE h)
          * (Part 1 §14.?). */
         if ((ix->pub.attributes & TPMA_NV_PLATFORMCREATE) && !e->v.ph_enable_nv)
             return TPM2_RC_HANDLE;
+        /* ... and an owner index while shEnable is CLEAR. */
+        if (!(ix->pub.attributes & TPMA_NV_PLATFORMCREATE) && !e->v.sh_enable)
+            return TPM2_RC_HANDLE;
         return TPM2_RC_SUCCESS;
     }
     case VT_H_ENTITY_NULL: {
@@ -113,19 +128,26 @@ static TPM2_RC check_handle(vt_engine *e, vt_handle_kind kind, TPM2_HANDLE h)
         return vt_entity_lookup(e, h, &ent);
     }
     default:
-        return TPM2_RC_VALUE;
+        return vt_hierarchy_check_handle(e, kind, h); /* VT_H_HIERARCHY ... VT_H_LOCKOUT */
     }
 }
 
+/* Which sessions of this command decrypt, encrypt and audit (index, or
+ * -1). */
+typedef struct {
+    int dec, enc, audit;
+} vt_roles;
+
 /* Parse and check the authorization area (Part 1 §18.6–18.8, Part 3 §5.4). */
 static TPM2_RC process_sessions(vt_cmd *c, const vt_cmd_def *d, vt_in *cur,
-                                vt_auth_session *ses, unsigned *n_ses)
+                                vt_auth_session *ses, unsigned *n_ses, vt_roles *r)
 {
     uint32_t auth_size;
     vt_in area;
     unsigned i;
 
     *n_ses = 0;
+    r->dec = r->enc = r->audit = -1;
     if (c->tag == TPM2_ST_NO_SESSIONS)
         return d->n_auth ? TPM2_RC_AUTH_MISSING : TPM2_RC_SUCCESS;
     if (d->flags & VT_CMD_NO_SESSIONS)
@@ -162,10 +184,83 @@ static TPM2_RC process_sessions(vt_cmd *c, const vt_cmd_def *d, vt_in *cur,
     }
     if (*n_ses < d->n_auth)
         return TPM2_RC_AUTH_MISSING;
+    /* One session at most decrypts, one encrypts, one audits; decrypt and
+     * encrypt only where the first parameter is a TPM2B (Part 1 §21.1,
+     * Part 3 §5.?). */
+    for (i = 0; i < *n_ses; i++) {
+        TPMA_SESSION a = ses[i].attrs;
+        if (ses[i].kind == VT_SES_PASSWORD)
+            continue;
+        if (a & TPMA_SESSION_DECRYPT) {
+            if (r->dec >= 0 || !(d->flags & VT_CMD_DEC2B))
+                return VT_RC_S(TPM2_RC_ATTRIBUTES, i + 1);
+            r->dec = (int)i;
+        }
+        if (a & TPMA_SESSION_ENCRYPT) {
+            if (r->enc >= 0 || !(d->flags & VT_CMD_ENC2B))
+                return VT_RC_S(TPM2_RC_ATTRIBUTES, i + 1);
+            r->enc = (int)i;
+        }
+        if (a & TPMA_SESSION_AUDIT) {
+            if (r->audit >= 0)
+                return VT_RC_S(TPM2_RC_ATTRIBUTES, i + 1);
+            r->audit = (int)i;
+        }
+    }
+    /* The first session's HMAC covers the nonceTPM of a later decrypt and
+     * encrypt session, once if one session does both (Part 1 §19.6.5). */
+    if (*n_ses > 1) {
+        const vt_session *ds = r->dec > 0 ? vt_session_find(c->e, ses[r->dec].handle) : NULL;
+        const vt_session *es = r->enc > 0 ? vt_session_find(c->e, ses[r->enc].handle) : NULL;
+        if (ds && !ds->saved && r->dec != r->enc) {
+            ses[0].nonce_dec = ds->nonce_tpm;
+            ses[0].nonce_dec_len = ds->nonce_tpm_len;
+        }
+        if (es && !es->saved) {
+            ses[0].nonce_enc = es->nonce_tpm;
+            ses[0].nonce_enc_len = es->nonce_tpm_len;
+        }
+    }
     for (i = 0; i < *n_ses; i++)
         RETURN_IF_ERROR(vt_auth_check(c, &ses[i], i + 1,
                                       i < d->n_auth ? c->handles[i] : TPM2_RH_NULL,
                                       i < d->n_auth));
+    return TPM2_RC_SUCCESS;
+}
+
+/* Decrypt the first parameter (a TPM2B) in `buf`, a copy of the
+ * parameter area (Part 1 §21).  nonceNewer = nonceCaller.  A size past the
+ * parameters is the decrypt session's TPM_RC_SIZE (swtpm agrees). */
+static TPM2_RC decrypt_param(vt_auth_session *s, unsigned n_ses, uint8_t *buf, size_t len)
+{
+    const vt_session *ss = s->ses;
+    size_t n;
+
+    if (len < 2)
+        return VT_RC_S(TPM2_RC_SIZE, n_ses);
+    n = ((size_t)buf[0] << 8) | buf[1];
+    if (n > len - 2)
+        return VT_RC_S(TPM2_RC_SIZE, n_ses);
+    if (vt_param_crypt(ss->auth_hash, &ss->symmetric, false, s->pkey, s->pkey_len, s->nonce, s->nonce_len,
+                       ss->nonce_tpm, ss->nonce_tpm_len, buf + 2, n) != 0)
+        return TPM2_RC_FAILURE;
+    return TPM2_RC_SUCCESS;
+}
+
+/* Encrypt the first response parameter with the session's new nonceTPM. */
+static TPM2_RC encrypt_param(vt_cmd *c, vt_auth_session *s)
+{
+    const vt_session *ss = vt_auth_live(c, s);
+    size_t n;
+
+    if (!ss || c->out.off < 2)
+        return TPM2_RC_SUCCESS;
+    n = ((size_t)c->out.buf[0] << 8) | c->out.buf[1];
+    if (n > c->out.off - 2)
+        return TPM2_RC_FAILURE;
+    if (vt_param_crypt(ss->auth_hash, &ss->symmetric, true, s->pkey, s->pkey_len, ss->nonce_tpm,
+                       ss->nonce_tpm_len, s->nonce, s->nonce_len, c->out.buf + 2, n) != 0)
+        return TPM2_RC_FAILURE;
     return TPM2_RC_SUCCESS;
 }
 
@@ -176,9 +271,15 @@ static TPM2_RC execute(vt_cmd *c, const uint8_t *cmd, size_t len, uint8_t *rsp,
     const vt_cmd_def *d;
     vt_auth_session ses[VT_MAX_SESSIONS];
     unsigned n_ses = 0, i;
+    vt_roles roles;
     vt_in cur;
     size_t param_off, room;
     uint32_t size;
+    /* audit: cpHash of the command as sent, for command and session audit */
+    uint8_t cmd_cp[VT_MAX_DIGEST], ses_cp[VT_MAX_DIGEST];
+    size_t cmd_cp_len = 0, ses_cp_len = 0;
+    TPM2_ALG_ID audit_alg = 0;
+    uint8_t plain[VT_MAX_COMMAND_SIZE];
 
     if (!e->powered)
         return TPM2_RC_FAILURE;
@@ -214,14 +315,34 @@ static TPM2_RC execute(vt_cmd *c, const uint8_t *cmd, size_t len, uint8_t *rsp,
             return vt_in_rc(&cur, rc);
     }
 
-    RETURN_IF_ERROR(process_sessions(c, d, &cur, ses, &n_ses));
+    RETURN_IF_ERROR(process_sessions(c, d, &cur, ses, &n_ses, &roles));
 
     vt_in_init(&c->in, cur.buf + cur.off, vt_in_left(&cur), VT_AREA_PARAM);
+    /* Audit digests take the command as the caller sent it: its cpHash
+     * is computed before decryption and before the action changes any
+     * Name (Part 1 §?). */
+    if (vt_audit_is_audited(e, c->cc)) {
+        audit_alg = vt_audit_alg(e);
+        cmd_cp_len = vt_auth_cp_hash(c, audit_alg, cmd_cp);
+    }
+    if (roles.audit >= 0)
+        ses_cp_len = vt_auth_cp_hash(c, ses[roles.audit].ses->auth_hash, ses_cp);
+    if (roles.dec >= 0) {
+        size_t plen = vt_in_left(&c->in);
+        memcpy(plain, c->in.buf, plen);
+        RETURN_IF_ERROR(decrypt_param(&ses[roles.dec], (unsigned)roles.dec + 1, plain, plen));
+        vt_in_init(&c->in, plain, plen, VT_AREA_PARAM);
+    }
     param_off = HEADER_SIZE + 4u * d->n_rsp_handles + (c->tag == TPM2_ST_SESSIONS ? 4u : 0u);
     room = cap - param_off - n_ses * SESSION_RSP_ROOM;
     vt_out_init(&c->out, rsp + param_off, room);
 
-    RETURN_IF_ERROR(d->action(c));
+    {
+        TPM2_RC arc = d->action(c);
+        vt_wipe(plain, sizeof(plain));
+        if (arc != TPM2_RC_SUCCESS)
+            return arc;
+    }
 
     /* An action must have checked that it consumed every parameter byte
      * before acting; one that did not is a bug, not a client error. */
@@ -234,6 +355,27 @@ static TPM2_RC execute(vt_cmd *c, const uint8_t *cmd, size_t len, uint8_t *rsp,
      * (vt_engine_client_gone). */
     if (d->n_rsp_handles)
         vt_engine_claim(e, c->rsp_handle);
+
+    /* Response sessions: new nonces, then the encrypted parameter, then
+     * the audit digests and HMACs over it (Part 1 §18.8, §21). */
+    for (i = 0; i < n_ses; i++)
+        RETURN_IF_ERROR(vt_auth_new_nonce(c, &ses[i]));
+    if (roles.enc >= 0)
+        RETURN_IF_ERROR(encrypt_param(c, &ses[roles.enc]));
+    if (cmd_cp_len) {
+        uint8_t rp[VT_MAX_DIGEST];
+        if (vt_auth_rp_hash(c, audit_alg, rp) == cmd_cp_len)
+            vt_audit_command(e, audit_alg, cmd_cp, rp, cmd_cp_len);
+    }
+    if (roles.audit >= 0) {
+        vt_auth_session *as = &ses[roles.audit];
+        vt_session *ss = vt_auth_live(c, as);
+        uint8_t rp[VT_MAX_DIGEST];
+        if (ss && vt_auth_rp_hash(c, ss->auth_hash, rp) == ses_cp_len) {
+            vt_audit_session(e, ss, (as->attrs & TPMA_SESSION_AUDITRESET) != 0, ses_cp, rp, ses_cp_len);
+            c->audit_session = ss->handle;
+        }
+    }
 
     /* Response: header, handles, [parameterSize], parameters, [sessions]. */
     {
@@ -251,7 +393,7 @@ static TPM2_RC execute(vt_cmd *c, const uint8_t *cmd, size_t len, uint8_t *rsp,
             vt_out so;
             vt_out_init(&so, rsp + off, cap - off);
             for (i = 0; i < n_ses; i++)
-                vt_auth_response(c, &ses[i], &so);
+                vt_auth_response(c, &ses[i], ses[i].handle == e->v.exclusive_audit, &so);
             if (so.overflow)
                 return TPM2_RC_FAILURE;
             off += so.off;
@@ -278,10 +420,21 @@ size_t vt_engine_execute(vt_engine *e, uint8_t locality, const uint8_t *cmd,
     c.e = e;
     c.locality = locality > 4 ? 4 : locality;
     rc = execute(&c, cmd, cmd_len, rsp, VT_MAX_RESPONSE_SIZE, &rsp_len);
+    /* A command not audited by the exclusive audit session ends its
+     * exclusivity (Part 1 §?, "exclusive audit"). */
+    if (e->v.exclusive_audit && c.audit_session != e->v.exclusive_audit)
+        e->v.exclusive_audit = 0;
     /* Keep the stored Clock close enough that a crash never makes it run
      * backwards; failure here does not change the command's result. */
     if (e->powered)
         (void)vt_clock_maybe_save(e);
+    /* A counted authorization failure is durable before the response
+     * says so (da.c). */
+    if (e->powered) {
+        TPM2_RC da_rc = vt_da_commit(e);
+        if (rc != TPM2_RC_SUCCESS && da_rc != TPM2_RC_SUCCESS)
+            rc = da_rc;
+    }
     if (rc == TPM2_RC_SUCCESS)
         return rsp_len;
     /* Part 1 §18.? : a bad tag is answered with TPM_ST_RSP_COMMAND so that

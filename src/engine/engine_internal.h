@@ -65,6 +65,25 @@ typedef struct {
     uint8_t null_proof[VT_SEED_SIZE];
 } vt_saved_state;
 
+/* A hierarchy's authPolicy (TPM2_SetPrimaryPolicy): alg TPM_ALG_NULL and
+ * len 0 when there is none. */
+typedef struct {
+    TPM2_ALG_ID alg;
+    uint16_t len;
+    uint8_t digest[VT_MAX_DIGEST];
+} vt_hier_policy;
+
+/* Dictionary-attack protection (Part 1 §19.8, da.c). */
+typedef struct {
+    uint32_t failed_tries;     /* TPM_PT_LOCKOUT_COUNTER */
+    uint32_t max_tries;        /* TPM_PT_MAX_AUTH_FAIL */
+    uint32_t recovery_time;    /* TPM_PT_LOCKOUT_INTERVAL, s; 0: no self-healing */
+    uint32_t lockout_recovery; /* TPM_PT_LOCKOUT_RECOVERY, s; 0: until TPM Reset */
+    bool lockout_locked;       /* lockoutAuth failed: refused until lockoutRecovery */
+    bool used;                 /* a DA-protected authorization was tried since Startup */
+    bool initialized;          /* false: a new TPM, the defaults apply (da.c) */
+} vt_da_state;
+
 typedef struct {
     uint8_t eps[VT_SEED_SIZE], sps[VT_SEED_SIZE], pps[VT_SEED_SIZE];
     uint8_t eh_proof[VT_SEED_SIZE], sh_proof[VT_SEED_SIZE], ph_proof[VT_SEED_SIZE];
@@ -79,6 +98,11 @@ typedef struct {
     /* Hierarchy authorization values (trailing zeros removed, Part 1 §19.?) */
     uint8_t owner_auth[VT_MAX_DIGEST], endorsement_auth[VT_MAX_DIGEST], lockout_auth[VT_MAX_DIGEST];
     uint16_t owner_auth_len, endorsement_auth_len, lockout_auth_len;
+    /* Hierarchy authPolicies (SetPrimaryPolicy; platformPolicy is volatile),
+     * whether TPM2_Clear is disabled, dictionary-attack state (da.c). */
+    vt_hier_policy owner_policy, endorsement_policy, lockout_policy;
+    bool disable_clear;
+    vt_da_state da;
     vt_saved_state saved;
     vt_nv_state nv; /* NV indices (nv.h); the data pool is allocated once */
     vt_object persistent[VT_MAX_PERSISTENT]; /* EvictControl'd objects */
@@ -120,6 +144,10 @@ typedef struct {
     uint16_t session_key_len;
     bool bound;
     TPM2_HANDLE bind_handle; /* the entity whose authValue is in the key */
+    /* SHA-256(Name || authValue) of the bind entity when the session
+     * started: the session counts as bound to an entity only while both
+     * are unchanged (Part 1 §19.6.?; NV_Write changes an index's Name). */
+    uint8_t bind_id[32];
     TPMT_SYM_DEF symmetric;
     uint8_t policy_digest[VT_MAX_DIGEST];
     /* Policy state (Part 1 §19.7, Part 3 §23): reset by PolicyRestart and
@@ -133,11 +161,25 @@ typedef struct {
     uint16_t cp_hash_len;
     uint64_t start_time;        /* Time (ms) when nonceTPM was made */
     uint64_t timeout;           /* Time (ms) the policy expires; 0: never */
+    /* Deferred conditions of PolicyNameHash / PolicyDuplicationSelect,
+     * PolicyTemplate, PolicyLocality, PolicyPhysicalPresence and
+     * PolicyNvWritten (Part 3 §23), checked when the session authorizes. */
+    uint8_t name_hash[VT_MAX_DIGEST]; /* size 0: not set */
+    uint16_t name_hash_len;
+    uint8_t template_hash[VT_MAX_DIGEST]; /* size 0: not set */
+    uint16_t template_hash_len;
+    uint8_t locality;           /* TPMA_LOCALITY (or an extended locality >= 32); 0: any */
+    bool pp_needed;             /* PolicyPhysicalPresence */
+    uint8_t nv_written;         /* PolicyNvWritten: 0 not set, 1 must be CLEAR, 2 SET */
     /* ContextSave'd (Part 1 §30): the slot is the contextArray entry, only
      * handle and saved_seq are kept; the rest is in the client's blob. */
     bool saved;
     uint64_t saved_seq;
     uint32_t owner; /* the client that started or loaded it (vt_engine_set_client) */
+    /* Session audit (Part 1 §19.?): set the first time the session audits
+     * a command; the digest is H(digest || cpHash || rpHash) with authHash. */
+    bool is_audit;
+    uint8_t audit_digest[VT_MAX_DIGEST];
 } vt_session;
 
 typedef struct {
@@ -162,6 +204,22 @@ typedef struct {
     bool drtm_active;      /* between _TPM_Hash_Start and _TPM_Hash_End */
     vt_object objects[VT_MAX_OBJECTS]; /* transient objects */
     uint64_t context_seq;  /* ContextSave sequence number (Part 1 §30.?) */
+    /* Audit (Part 1 §?, Part 3 §21).  The exclusive audit session, or 0. */
+    TPM2_HANDLE exclusive_audit;
+    /* Command audit.  TODO(state): audit_alg, audit_cc and audit_counter
+     * belong in vt_persistent (they survive a TPM Reset). */
+    TPM2_ALG_ID audit_alg;          /* 0: none yet (SHA-256 is used) */
+    uint8_t audit_cc[32];           /* bit (cc - 0x100): the command is audited */
+    uint8_t audit_digest[VT_MAX_DIGEST]; /* zeros when cleared */
+    bool audit_digest_set;          /* a command was audited since it was cleared */
+    uint64_t audit_counter;
+    vt_hier_policy platform_policy; /* cleared at Startup, like platformAuth */
+    /* Dictionary attack (da.c): Time (ms) from which the next failure is
+     * forgiven, and from which lockoutRecovery runs; the Startup rules
+     * have been applied; a change waits to be committed. */
+    uint64_t da_heal_mark, da_lockout_mark;
+    bool da_started;
+    bool da_pending;
 } vt_volatile;
 
 /* The deterministic RNG (HMAC_DRBG with SHA-256, SP 800-90A §10.1.2). */
@@ -228,6 +286,7 @@ typedef struct vt_cmd {
      * (and the counter high-water mark) is all that changed: the commit is
      * then a journal record of that index, not the whole state. */
     unsigned nv_only;
+    TPM2_HANDLE audit_session; /* the session that audited it (dispatch.c) */
 } vt_cmd;
 
 typedef TPM2_RC (*vt_action)(vt_cmd *c);
@@ -276,6 +335,33 @@ bool vt_alg_implemented(TPM2_ALG_ID alg);
 /* hierarchy.c */
 const uint8_t *vt_hierarchy_proof(vt_engine *e, TPMI_RH_HIERARCHY h);
 bool vt_hierarchy_enabled(const vt_engine *e, TPMI_RH_HIERARCHY h);
+/* The authPolicy of a permanent handle (owner, endorsement, lockout,
+ * platform); NULL for any other handle. */
+vt_hier_policy *vt_hierarchy_policy(vt_engine *e, TPM2_HANDLE h);
+/* check_handle (dispatch.c) for the hierarchy handle kinds
+ * (VT_H_HIERARCHY ... VT_H_LOCKOUT); TPM_RC_VALUE for any other kind. */
+TPM2_RC vt_hierarchy_check_handle(vt_engine *e, int kind, TPM2_HANDLE h);
+
+/* da.c: dictionary-attack protection (Part 1 §19.8).
+ * vt_da_check: before the authValue of entity h is checked: TPM_RC_LOCKOUT
+ * when a DA-protected h may not be tried now (bare code, no session
+ * number).  vt_da_result: after the check; rc is its result: an
+ * authorization failure (TPM_RC_AUTH_FAIL, any session number) of h is
+ * counted.  Returns rc.  vt_da_commit: make a counted failure durable
+ * before the error response goes out (vt_engine_execute calls it on every
+ * error); TPM_RC_SUCCESS or why the commit failed. */
+TPM2_RC vt_da_check(vt_engine *e, TPM2_HANDLE h, bool da_protected);
+TPM2_RC vt_da_result(vt_engine *e, TPM2_HANDLE h, TPM2_RC rc);
+TPM2_RC vt_da_commit(vt_engine *e);
+/* Apply the Startup rules (once per Startup; called lazily by the other
+ * vt_da_ functions, and safe to call from TPM2_Startup). */
+void vt_da_startup(vt_engine *e);
+/* Self-healing: forgive failures recoveryTime has passed for, re-enable
+ * lockoutAuth after lockoutRecovery.  Changes only memory. */
+void vt_da_update(vt_engine *e);
+bool vt_da_in_lockout(vt_engine *e);
+/* Defaults at manufacture (and for a state written before they existed). */
+void vt_da_defaults(vt_da_state *da);
 
 /* sequences (cmd_hash.c) and transient objects */
 vt_sequence *vt_sequence_find(vt_engine *e, TPM2_HANDLE h);
@@ -306,6 +392,12 @@ typedef enum {
     VT_H_PARENT,      /* TPMI_DH_PARENT+: an object or a hierarchy (CreateLoaded) */
     VT_H_SAVED,       /* TPMI_DH_SAVED: object, sequence or session (ContextSave) */
     VT_H_ENDORSEMENT, /* TPMI_RH_ENDORSEMENT */
+    /* hierarchy.c checks these (vt_hierarchy_check_handle) */
+    VT_H_HIERARCHY,      /* TPMI_RH_HIERARCHY: owner, endorsement, platform */
+    VT_H_HIERARCHY_AUTH, /* TPMI_RH_HIERARCHY_AUTH / _POLICY: + lockout */
+    VT_H_CLEAR,          /* TPMI_RH_CLEAR: lockout or platform */
+    VT_H_LOCKOUT,        /* TPMI_RH_LOCKOUT */
+    VT_H_HMAC_SESSION,   /* TPMI_SH_HMAC: a loaded HMAC session (dispatch.c) */
 } vt_handle_kind;
 
 #define VT_CMD_NO_SESSIONS 0x01u /* tag must be TPM_ST_NO_SESSIONS */
@@ -315,6 +407,11 @@ typedef enum {
 #define VT_CMD_DUP1        0x10u /* handle 1 is authorized in the DUP role */
 #define VT_CMD_ADMIN1      0x40u /* handle 1 is authorized in the ADMIN role */
 #define VT_CMD_NV_READ     0x80u /* an NV index authorizing handle 1 is read (else written) */
+/* Parameter encryption (Part 1 §21): the first command parameter / the
+ * first response parameter is a TPM2B, so a decrypt / encrypt session may
+ * protect it (else such a session gets TPM_RC_ATTRIBUTES). */
+#define VT_CMD_DEC2B       0x100u
+#define VT_CMD_ENC2B       0x200u
 
 typedef struct vt_cmd_def {
     TPM2_CC cc;
@@ -322,7 +419,7 @@ typedef struct vt_cmd_def {
     uint8_t n_handles;
     uint8_t n_auth; /* the first n_auth handles need authorization */
     uint8_t n_rsp_handles;
-    uint8_t flags;
+    uint16_t flags;
     uint8_t kind[VT_MAX_HANDLES];
     vt_action action;
 } vt_cmd_def;
@@ -407,6 +504,20 @@ TPM2_RC vt_cmd_rewrap(vt_cmd *c);
 TPM2_RC vt_cmd_make_credential(vt_cmd *c);
 TPM2_RC vt_cmd_activate_credential(vt_cmd *c);
 
+/* audit (cmd_audit.c, Part 3 §21) */
+TPM2_RC vt_cmd_set_command_code_audit_status(vt_cmd *c);
+TPM2_RC vt_cmd_get_command_audit_digest(vt_cmd *c);
+TPM2_RC vt_cmd_get_session_audit_digest(vt_cmd *c);
+bool vt_audit_is_audited(const vt_engine *e, TPM2_CC cc);
+TPM2_ALG_ID vt_audit_alg(const vt_engine *e);
+/* Extend the command audit digest / a session's audit digest with cpHash
+ * and rpHash (len octets each, the digest's size). */
+void vt_audit_command(vt_engine *e, TPM2_ALG_ID alg, const uint8_t *cp, const uint8_t *rp, size_t len);
+void vt_audit_session(vt_engine *e, vt_session *s, bool reset, const uint8_t *cp, const uint8_t *rp,
+                      size_t len);
+/* The audited commands from `from` on, ascending (GetCapability). */
+size_t vt_audit_list(const vt_engine *e, TPM2_CC from, TPM2_CC *out, size_t max, bool *more);
+
 /* policy sessions (cmd_policy.c, Part 3 §23) */
 TPM2_RC vt_cmd_policy_secret(vt_cmd *c);
 TPM2_RC vt_cmd_policy_or(vt_cmd *c);
@@ -416,6 +527,35 @@ TPM2_RC vt_cmd_policy_restart(vt_cmd *c);
 TPM2_RC vt_cmd_policy_auth_value(vt_cmd *c);
 TPM2_RC vt_cmd_policy_password(vt_cmd *c);
 TPM2_RC vt_cmd_policy_get_digest(vt_cmd *c);
+
+/* hierarchies and dictionary attack (cmd_hierarchy.c, Part 3 §24–25) */
+TPM2_RC vt_cmd_hierarchy_control(vt_cmd *c);
+TPM2_RC vt_cmd_change_eps(vt_cmd *c);
+TPM2_RC vt_cmd_change_pps(vt_cmd *c);
+TPM2_RC vt_cmd_clear(vt_cmd *c);
+TPM2_RC vt_cmd_clear_control(vt_cmd *c);
+TPM2_RC vt_cmd_hierarchy_change_auth(vt_cmd *c);
+TPM2_RC vt_cmd_set_primary_policy(vt_cmd *c);
+TPM2_RC vt_cmd_da_lock_reset(vt_cmd *c);
+TPM2_RC vt_cmd_da_parameters(vt_cmd *c);
+TPM2_RC vt_cmd_policy_signed(vt_cmd *c);
+TPM2_RC vt_cmd_policy_ticket(vt_cmd *c);
+TPM2_RC vt_cmd_policy_authorize(vt_cmd *c);
+TPM2_RC vt_cmd_policy_authorize_nv(vt_cmd *c);
+TPM2_RC vt_cmd_policy_nv(vt_cmd *c);
+TPM2_RC vt_cmd_policy_counter_timer(vt_cmd *c);
+TPM2_RC vt_cmd_policy_locality(vt_cmd *c);
+TPM2_RC vt_cmd_policy_cp_hash(vt_cmd *c);
+TPM2_RC vt_cmd_policy_name_hash(vt_cmd *c);
+TPM2_RC vt_cmd_policy_duplication_select(vt_cmd *c);
+TPM2_RC vt_cmd_policy_physical_presence(vt_cmd *c);
+TPM2_RC vt_cmd_policy_nv_written(vt_cmd *c);
+TPM2_RC vt_cmd_policy_template(vt_cmd *c);
+/* The deferred conditions of policy session ss (PolicyNameHash,
+ * PolicyDuplicationSelect, PolicyTemplate, PolicyLocality,
+ * PolicyPhysicalPresence, PolicyNvWritten) for command c authorizing
+ * handle h with session number n; auth.c's check_policy calls it. */
+TPM2_RC vt_policy_check_deferred(vt_cmd *c, const vt_session *ss, unsigned n, TPM2_HANDLE h);
 
 /* object.c: what the current client (vt_engine_set_client) loads is its
  * own, and goes when it does. */
@@ -430,6 +570,8 @@ unsigned vt_sessions_active(const vt_engine *e); /* loaded + saved */
 /* Forget a policy session's policy state (PolicyRestart, and after it
  * authorized a command and continues). */
 void vt_session_policy_reset(vt_session *s);
+/* bind_id of the entity at h: SHA-256(Name || authValue trimmed). */
+void vt_session_bind_id(vt_engine *e, TPM2_HANDLE h, uint8_t id[32]);
 /* ContextSave / ContextLoad of a session (Part 1 §30), called by
  * cmd_object.c for session handles. */
 TPM2_RC vt_session_context_save(vt_cmd *c);

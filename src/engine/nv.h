@@ -90,4 +90,8 @@ TPM2_RC vt_nv_auth_result(struct vt_engine *e, vt_nv_index *ix, bool ok, TPM2_RC
  * TPM_RC_NV_AUTHORIZATION if not.  Also used by NV_Certify (cmd_attest.c). */
 TPM2_RC read_authority(struct vt_cmd *c, const vt_nv_index *ix);
 
+/* Remove ix and close up the pool behind it; a counter leaves its value in
+ * the high-water mark (cmd_nv.c). */
+void vt_nv_remove_index(vt_nv_state *nv, vt_nv_index *ix);
+
 #endif

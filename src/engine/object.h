@@ -151,4 +151,9 @@ TPM2_RC vt_sign_scheme(const vt_object *key, const TPMT_SIG_SCHEME *req, TPMT_SI
 TPM2_RC vt_sign_digest(vt_engine *e, vt_object *key, const TPMT_SIG_SCHEME *scheme,
                        const uint8_t *digest, size_t digest_len, TPMT_SIGNATURE *sig);
 
+/* Is `sig` a genuine signature of `digest` by `key` (Part 3 §20.1)?
+ * TPM_RC_SIGNATURE if not, TPM_RC_SCHEME for a scheme the key cannot make,
+ * TPM_RC_HANDLE for an HMAC key without its secret (cmd_sign.c). */
+TPM2_RC vt_signature_check(vt_object *key, const uint8_t *digest, size_t dlen, const TPMT_SIGNATURE *sig);
+
 #endif

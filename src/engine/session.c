@@ -5,6 +5,7 @@
 #include "engine/engine_internal.h"
 #include "engine/object.h"
 #include "engine/auth.h"
+#include "engine/param_crypt.h"
 
 vt_session *vt_session_find(vt_engine *e, TPM2_HANDLE h)
 {
@@ -48,6 +49,25 @@ void vt_session_policy_reset(vt_session *s)
     memset(s->cp_hash, 0, sizeof(s->cp_hash));
     s->cp_hash_len = 0;
     s->timeout = 0;
+    memset(s->name_hash, 0, sizeof(s->name_hash));
+    s->name_hash_len = 0;
+    memset(s->template_hash, 0, sizeof(s->template_hash));
+    s->template_hash_len = 0;
+    s->locality = 0;
+    s->pp_needed = false;
+    s->nv_written = 0;
+}
+
+void vt_session_bind_id(vt_engine *e, TPM2_HANDLE h, uint8_t id[32])
+{
+    uint8_t name[VT_MAX_NAME];
+    vt_entity_auth ent;
+    size_t nlen = vt_entity_name(e, h, name);
+    vt_buf parts[2] = { { name, nlen }, { "", 0 } };
+
+    if (vt_entity_lookup(e, h, &ent) == TPM2_RC_SUCCESS)
+        parts[1] = (vt_buf){ ent.auth, vt_auth_trim(ent.auth, ent.auth_len) };
+    vt_hash_parts(TPM2_ALG_SHA256, parts, 2, id);
 }
 
 size_t vt_entity_name(vt_engine *e, TPM2_HANDLE h, uint8_t *out)
@@ -107,7 +127,8 @@ TPM2_RC vt_cmd_start_auth_session(vt_cmd *c)
     TPMT_SYM_DEF sym;
     uint16_t auth_hash;
     vt_session *s = NULL;
-    size_t hlen;
+    uint8_t seed[VT_MAX_DIGEST];
+    size_t hlen, seed_len = 0;
     unsigned i;
 
     RETURN_IF_ERROR(vt_in_2b(&c->in, &nonce_caller, &nonce_len, VT_MAX_DIGEST));
@@ -127,44 +148,93 @@ TPM2_RC vt_cmd_start_auth_session(vt_cmd *c)
      * authHash (Part 3 §11.1). */
     if (nonce_len < 16 || nonce_len > hlen)
         return VT_RC_P(TPM2_RC_SIZE, 1);
-    /* Salting needs a loaded decryption key; none can be loaded yet. */
-    if (tpm_key != TPM2_RH_NULL)
-        return VT_RC_H(TPM2_RC_HANDLE, 1);
-    if (salt_len != 0)
-        return VT_RC_P(TPM2_RC_VALUE, 2);
-    /* Parameter encryption is not built yet: only TPM_ALG_NULL. */
-    if (sym.algorithm != TPM2_ALG_NULL)
-        return VT_RC_P(TPM2_RC_SYMMETRIC, 4);
+    /* The symmetric of parameter encryption: AES in CFB mode, XOR, or
+     * none. */
+    {
+        TPM2_RC src = vt_param_sym_check(&sym);
+        if (src != TPM2_RC_SUCCESS)
+            return VT_RC_P(src, 4);
+    }
+    if (tpm_key == TPM2_RH_NULL) {
+        if (salt_len != 0)
+            return VT_RC_P(TPM2_RC_VALUE, 2);
+    } else {
+        /* A salted session (Part 1 §19.6.?): the salt comes encrypted to a
+         * loaded decrypt key, RSA-OAEP or ECDH with the label "SECRET". */
+        vt_object *key = vt_object_find(e, tpm_key);
+        TPM2B_ENCRYPTED_SECRET es;
+        TPM2_RC rrc;
+        if (!key || !key->has_sensitive)
+            return VT_RC_H(TPM2_RC_HANDLE, 1);
+        if (key->pub.type != TPM2_ALG_RSA && key->pub.type != TPM2_ALG_ECC)
+            return VT_RC_H(TPM2_RC_KEY, 1);
+        if (!(key->pub.objectAttributes & TPMA_OBJECT_DECRYPT))
+            return VT_RC_H(TPM2_RC_ATTRIBUTES, 1);
+        if (salt_len == 0)
+            return VT_RC_P(TPM2_RC_VALUE, 2);
+        es.size = salt_len;
+        memcpy(es.secret, salt, salt_len);
+        rrc = vt_secret_recover(key, "SECRET", &es, seed, &seed_len);
+        /* A secret that is not a marshalled point is TPM_RC_VALUE here
+         * (swtpm agrees). */
+        if (rrc == TPM2_RC_INSUFFICIENT || rrc == TPM2_RC_SIZE)
+            rrc = TPM2_RC_VALUE;
+        if (rrc != TPM2_RC_SUCCESS)
+            return (rrc & TPM2_RC_FMT1) ? VT_RC_P(rrc, 2) : rrc;
+    }
 
     /* Room in TPM memory, then a free contextArray entry (Part 3 §11.1). */
-    if (vt_sessions_loaded(e) >= VT_MAX_LOADED_SESSIONS)
+    if (vt_sessions_loaded(e) >= VT_MAX_LOADED_SESSIONS) {
+        vt_wipe(seed, sizeof(seed));
         return TPM2_RC_SESSION_MEMORY;
+    }
     for (i = 0; i < VT_MAX_ACTIVE_SESSIONS && !s; i++)
         if (!e->v.sessions[i].used)
             s = &e->v.sessions[i];
-    if (!s)
+    if (!s) {
+        vt_wipe(seed, sizeof(seed));
         return TPM2_RC_SESSION_HANDLES;
+    }
 
     memset(s, 0, sizeof(*s));
     s->type = (TPM2_SE)type16;
     s->auth_hash = auth_hash;
     s->symmetric = sym;
     s->nonce_tpm_len = (uint16_t)hlen;
-    RETURN_IF_ERROR(vt_random(e, s->nonce_tpm, hlen));
+    if (vt_random(e, s->nonce_tpm, hlen) != TPM2_RC_SUCCESS) {
+        vt_wipe(seed, sizeof(seed));
+        return TPM2_RC_FAILURE;
+    }
     s->start_time = vt_time_now(e);
 
-    if (bind != TPM2_RH_NULL) {
+    if (bind != TPM2_RH_NULL || seed_len) {
         /* sessionKey = KDFa(authHash, bind.authValue || salt, "ATH",
          * nonceTPM, nonceCaller, digest bits) — Part 1 §19.6.8. */
-        vt_entity_auth ent;
-        if (vt_entity_lookup(e, bind, &ent) != TPM2_RC_SUCCESS)
-            return VT_RC_H(TPM2_RC_HANDLE, 2);
-        if (vt_kdfa(auth_hash, ent.auth, ent.auth_len, "ATH", s->nonce_tpm, hlen,
-                    nonce_caller, nonce_len, (uint32_t)(8 * hlen), s->session_key) != 0)
+        uint8_t kin[VT_MAX_DIGEST + VT_MAX_DIGEST];
+        size_t kin_len = 0;
+        int kr;
+        if (bind != TPM2_RH_NULL) {
+            vt_entity_auth ent;
+            if (vt_entity_lookup(e, bind, &ent) != TPM2_RC_SUCCESS || ent.auth_len > VT_MAX_DIGEST) {
+                vt_wipe(seed, sizeof(seed));
+                return VT_RC_H(TPM2_RC_HANDLE, 2);
+            }
+            /* trailing zeros of an authValue never count (Part 1 §19.6.?) */
+            kin_len = vt_auth_trim(ent.auth, ent.auth_len);
+            memcpy(kin, ent.auth, kin_len);
+            s->bound = true;
+            s->bind_handle = bind;
+            vt_session_bind_id(e, bind, s->bind_id);
+        }
+        memcpy(kin + kin_len, seed, seed_len);
+        kin_len += seed_len;
+        kr = vt_kdfa(auth_hash, kin, kin_len, "ATH", s->nonce_tpm, hlen, nonce_caller, nonce_len,
+                     (uint32_t)(8 * hlen), s->session_key);
+        vt_wipe(kin, sizeof(kin));
+        vt_wipe(seed, sizeof(seed));
+        if (kr != 0)
             return TPM2_RC_FAILURE;
         s->session_key_len = (uint16_t)hlen;
-        s->bound = true;
-        s->bind_handle = bind;
     }
     s->handle = new_session_handle(e, s->type);
     s->used = true;
@@ -188,7 +258,7 @@ TPM2_RC vt_cmd_start_auth_session(vt_cmd *c)
 
 #define SES_CTX_MAGIC 0x56545353u /* "VTSS" */
 /* magic, type, authHash, 3 nonce-sized 2Bs, digest, bind, sym, policy state */
-#define SES_CTX_PLAIN_MAX 512u
+#define SES_CTX_PLAIN_MAX 640u
 
 static TPM2_RC ses_ctx_keys(vt_engine *e, uint64_t seq, uint32_t handle, uint8_t *ek, uint8_t *iv,
                             uint8_t *hk)
@@ -248,6 +318,14 @@ static void ses_marshal(const vt_session *s, vt_out *o)
     vt_out_2b(o, s->cp_hash, s->cp_hash_len);
     vt_out_u64(o, s->start_time);
     vt_out_u64(o, s->timeout);
+    /* session audit: the digest, present once the session audited */
+    vt_out_2b(o, s->audit_digest, s->is_audit ? (uint16_t)vt_hash_size(s->auth_hash) : 0);
+    vt_out_bytes(o, s->bind_id, sizeof(s->bind_id));
+    vt_out_2b(o, s->name_hash, s->name_hash_len);
+    vt_out_2b(o, s->template_hash, s->template_hash_len);
+    vt_out_u8(o, s->locality);
+    vt_out_u8(o, s->pp_needed ? 1u : 0u);
+    vt_out_u8(o, s->nv_written);
 }
 
 /* The reverse; false when the plain text is not a session state (which,
@@ -293,6 +371,26 @@ static bool ses_unmarshal(const uint8_t *p, size_t len, vt_session *s)
     s->cp_hash_len = n;
     if (vt_in_u64(&in, &s->start_time) || vt_in_u64(&in, &s->timeout))
         return false;
+    if (vt_in_2b(&in, &d, &n, VT_MAX_DIGEST) || (n != 0 && n != vt_hash_size(alg)))
+        return false;
+    memcpy(s->audit_digest, d, n);
+    s->is_audit = n != 0;
+    if (vt_in_left(&in) < sizeof(s->bind_id))
+        return false;
+    memcpy(s->bind_id, in.buf + in.off, sizeof(s->bind_id));
+    in.off += sizeof(s->bind_id);
+    if (vt_in_2b(&in, &d, &n, VT_MAX_DIGEST))
+        return false;
+    memcpy(s->name_hash, d, n);
+    s->name_hash_len = n;
+    if (vt_in_2b(&in, &d, &n, VT_MAX_DIGEST))
+        return false;
+    memcpy(s->template_hash, d, n);
+    s->template_hash_len = n;
+    if (vt_in_u8(&in, &s->locality) || vt_in_u8(&in, &flags) || flags > 1 ||
+        vt_in_u8(&in, &s->nv_written) || s->nv_written > 2)
+        return false;
+    s->pp_needed = flags != 0;
     return vt_in_end(&in) == TPM2_RC_SUCCESS;
 }
 

@@ -12,8 +12,11 @@
 /* 2: NV indices (the table, the counter high-water mark, each index's data).
  * 3: persistent objects (EvictControl).
  * 4: clearCount (stClear object contexts live until the next Startup(CLEAR)).
+ * 5: hierarchy policies, disableClear, dictionary-attack state.  A version
+ *    4 state is read with their defaults (they are appended at the end).
  * An older state is refused with VT_ERR_STATE_VERSION, never mis-read. */
-#define STATE_VERSION 4u
+#define STATE_VERSION 5u
+#define STATE_VERSION_MIN 4u
 
 #include "engine/state.h"
 #include "engine/nv.h"
@@ -150,6 +153,38 @@ static void walk_object(vt_walker *w, vt_object *o)
     vt_wipe(buf, sizeof(buf));
 }
 
+/* A hierarchy authPolicy: alg, length, VT_MAX_DIGEST octets.  On reading
+ * a length of 0 is no policy (alg TPM_ALG_NULL); any other length must be
+ * the digest size of alg. */
+static void walk_policy(vt_walker *w, vt_hier_policy *pol)
+{
+    vt_w_u16(w, &pol->alg);
+    vt_w_u16(w, &pol->len);
+    vt_w_bytes(w, pol->digest, VT_MAX_DIGEST);
+    if (w->writing || w->bad)
+        return;
+    if (pol->len == 0)
+        pol->alg = TPM2_ALG_NULL;
+    else if (vt_hash_size(pol->alg) != pol->len)
+        w->bad = true;
+}
+
+/* Version 5: hierarchy policies, disableClear, the DA state. */
+static void walk_v5(vt_walker *w, vt_persistent *p)
+{
+    walk_policy(w, &p->owner_policy);
+    walk_policy(w, &p->endorsement_policy);
+    walk_policy(w, &p->lockout_policy);
+    vt_w_bool(w, &p->disable_clear);
+    vt_w_u32(w, &p->da.failed_tries);
+    vt_w_u32(w, &p->da.max_tries);
+    vt_w_u32(w, &p->da.recovery_time);
+    vt_w_u32(w, &p->da.lockout_recovery);
+    vt_w_bool(w, &p->da.lockout_locked);
+    vt_w_bool(w, &p->da.used);
+    vt_w_bool(w, &p->da.initialized);
+}
+
 static void walk(vt_walker *w, vt_persistent *p)
 {
     vt_w_bytes(w, p->eps, VT_SEED_SIZE);
@@ -182,6 +217,12 @@ static void walk(vt_walker *w, vt_persistent *p)
             vt_nv_index_walk(w, &p->nv.index[i], p->nv.pool, p->nv.pool_size);
         for (i = 0; i < VT_MAX_PERSISTENT; i++)
             walk_object(w, &p->persistent[i]);
+    }
+    if (w->writing || w->version >= 5) {
+        walk_v5(w, p);
+    } else {
+        p->owner_policy.alg = p->endorsement_policy.alg = p->lockout_policy.alg = TPM2_ALG_NULL;
+        vt_da_defaults(&p->da);
     }
 
     if (!w->writing) {
@@ -230,8 +271,9 @@ vt_status vt_state_unmarshal(vt_persistent *p, const uint8_t *buf, size_t len)
     if (memcmp(magic, STATE_MAGIC, 4) != 0)
         return VT_ERR_STATE_CORRUPT;
     vt_w_u16(&w, &version);
-    if (version != STATE_VERSION)
+    if (version < STATE_VERSION_MIN || version > STATE_VERSION)
         return VT_ERR_STATE_VERSION;
+    w.version = version;
     memset(&tmp, 0, sizeof(tmp));
     /* NV data is read straight into the engine's pool (a failed load
      * leaves it undefined: the caller discards the engine). */

@@ -14,6 +14,7 @@ typedef struct {
     uint8_t *buf;
     size_t cap, off;
     bool bad;      /* overflow, or a value out of range while reading */
+    unsigned version; /* reading: the stored format version */
 } vt_walker;
 
 void vt_w_bytes(vt_walker *w, void *p, size_t n);

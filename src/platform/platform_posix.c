@@ -5,7 +5,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-static int posix_entropy(void *ctx, uint8_t *buf, size_t len)
+int vt_posix_entropy(void *ctx, uint8_t *buf, size_t len)
 {
     (void)ctx;
     while (len > 0) {
@@ -20,7 +20,7 @@ static int posix_entropy(void *ctx, uint8_t *buf, size_t len)
     return 0;
 }
 
-static uint64_t posix_monotonic_ms(void *ctx)
+uint64_t vt_posix_monotonic_ms(void *ctx)
 {
     struct timespec ts;
     (void)ctx;
@@ -51,8 +51,8 @@ static long posix_state_replay(void *ctx, int (*apply)(void *actx, const uint8_t
 void vt_platform_posix(vt_platform *p, vt_store *store)
 {
     p->ctx = store;
-    p->entropy = posix_entropy;
-    p->monotonic_ms = posix_monotonic_ms;
+    p->entropy = vt_posix_entropy;
+    p->monotonic_ms = vt_posix_monotonic_ms;
     p->state_load = posix_state_load;
     p->state_commit = posix_state_commit;
     p->state_append = posix_state_append;

@@ -6,5 +6,9 @@
 #include "store/store.h"
 
 void vt_platform_posix(vt_platform *p, vt_store *store);
+/* Its entropy and clock, for platforms that store elsewhere (an in-memory
+ * engine checking a state blob). */
+int vt_posix_entropy(void *ctx, uint8_t *buf, size_t len);
+uint64_t vt_posix_monotonic_ms(void *ctx);
 
 #endif

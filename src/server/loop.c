@@ -8,6 +8,8 @@
 #define _GNU_SOURCE
 #include "server/server.h"
 #include "server/mssim.h"
+#include "server/log.h"
+#include "server/notify.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -232,6 +234,7 @@ int vt_serve_mssim(vt_engine *e, int cmd_fd, int plat_fd, bool keep_loaded)
     if (sfd < 0 || s.wake_fd < 0)
         return -1;
 
+    vt_notify_ready(); /* systemd Type=notify: the sockets are listening */
     for (;;) {
         struct pollfd pfd[4] = {
             { .fd = sfd, .events = POLLIN },
@@ -245,12 +248,14 @@ int vt_serve_mssim(vt_engine *e, int cmd_fd, int plat_fd, bool keep_loaded)
             break;
         }
         if (pfd[0].revents) {
-            struct signalfd_siginfo si;
+            struct signalfd_siginfo si = { 0 };
             if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) && si.ssi_signo != SIGHUP &&
                 si.ssi_signo != SIGPIPE) {
                 result = (int)si.ssi_signo;
                 break;
             }
+            if (si.ssi_signo == SIGHUP)
+                vt_log_reopen(); /* logrotate moved the log file away */
         }
         if (pfd[1].revents) {
             uint64_t v;

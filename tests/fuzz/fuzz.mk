@@ -10,12 +10,12 @@
 #   make fuzz-seeds     regenerate the fuzz_state seeds (real state blobs)
 #   make check-asan     the whole test suite against an ASan+UBSan build
 #
-# Targets: fuzz_engine, fuzz_mssim, fuzz_state (FUZZ_TARGETS to pick some).
+# Targets: fuzz_engine, fuzz_mssim, fuzz_state, fuzz_tlog (FUZZ_TARGETS to pick some).
 
 FUZZ_CC        ?= clang
 FUZZ_SECONDS   ?= 600
 FUZZ_SMOKE_SECONDS ?= 20
-FUZZ_TARGETS   ?= fuzz_engine fuzz_mssim fuzz_state
+FUZZ_TARGETS   ?= fuzz_engine fuzz_mssim fuzz_state fuzz_tlog
 FUZZ_JOBS      ?= 1
 FUZZ_FLAGS     ?=
 FUZZ_DIR       := $(BUILD)/fuzz

@@ -8,14 +8,14 @@
 # crash artifacts go under $BUILD/fuzz/smoke/, never into tests/fuzz/.
 #
 # Environment: BUILD (build), FUZZ_CC (clang), FUZZ_SMOKE_SECONDS (20),
-# FUZZ_TARGETS ("fuzz_engine fuzz_mssim fuzz_state"), FUZZ_UBSAN_SUPP
+# FUZZ_TARGETS ("fuzz_engine fuzz_mssim fuzz_state fuzz_tlog"), FUZZ_UBSAN_SUPP
 # (a UBSan suppressions file; empty by default), MAKE (make).
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 FUZZ_CC=${FUZZ_CC:-clang}
 SECS=${FUZZ_SMOKE_SECONDS:-20}
-TARGETS=${FUZZ_TARGETS:-fuzz_engine fuzz_mssim fuzz_state}
+TARGETS=${FUZZ_TARGETS:-fuzz_engine fuzz_mssim fuzz_state fuzz_tlog}
 MAKE=${MAKE:-make}
 OUT="$BUILD/fuzz/smoke"
 N=0

@@ -67,6 +67,8 @@ VT_LAST_OUT=
 # make sure nothing from the caller's environment leaks in.
 unset TPM2TOOLS_TCTI TCTI TPM2TOOLS_ENABLE_ERRATA
 export TSS2_LOG=${TSS2_LOG:-all+none}
+# Test servers never read an installed /etc/vitrum/vitrum.conf.
+export VITRUM_CONFIG=none
 
 # Wrap every tpm2_* tool in timeout(1) so that a server that stops answering
 # cannot hang a script.  Test scripts just call tpm2_getrandom etc.

@@ -151,8 +151,9 @@ static void trial_never_authorizes_and_pcrs_have_no_policy(void **state)
     assert_int_equal(extend_with(t), 0x982); /* TPM_RC_ATTRIBUTES + S1 */
     p = start(1, NULL);
     assert_int_equal(extend_with(p), 0x12F); /* TPM_RC_AUTH_UNAVAILABLE */
-    /* a policy command on an HMAC session handle that is not loaded */
-    assert_int_equal(one_handle(0x189, 0x02000000u | (t & 0xFFFFFFu), NULL, 0), 0x18B);
+    /* a policy command on an HMAC session handle that is not loaded: the
+     * resource manager's warning (dispatch.c), TPM_RC_REFERENCE_H0 */
+    assert_int_equal(one_handle(0x189, 0x02000000u | (t & 0xFFFFFFu), NULL, 0), 0x910);
 }
 
 static uint32_t policy_secret(uint32_t h, const uint8_t *nonce, uint16_t nonce_len, uint32_t expiration)
@@ -178,7 +179,16 @@ static void policy_secret_nonce_and_expiration(void **state)
     h = start(1, nonce);
     memset(bad, 0xEE, sizeof(bad));
     assert_int_equal(policy_secret(h, bad, 32, 0), 0x1CF);      /* TPM_RC_NONCE + P1 */
-    assert_int_equal(policy_secret(h, bad, 0, 10), 0x4E3);      /* expiration without nonce */
+    /* expiration without nonceTPM counts from now (Part 3 1.38+); the
+     * PolicySecret of h that failed (bad nonce) left its digest alone */
+    {
+        uint32_t h2 = start(1, NULL);
+        uint8_t zero[32] = { 0 };
+        assert_int_equal(policy_secret(h2, bad, 0, 10), 0);
+        assert_int_equal(rsp[14] << 8 | rsp[15], 0); /* no timeout returned */
+        get_digest(h, got);
+        assert_memory_equal(got, zero, 32);
+    }
     assert_int_equal(policy_secret(h, nonce, 32, 10), 0);       /* 10 s from the nonce */
     /* null ticket, no timeout */
     assert_int_equal(be32_at(rsp + 10), 2 + 2 + 4 + 2);
@@ -248,6 +258,147 @@ static void session_context_loads_once(void **state)
     assert_int_equal(run(E, &f, rsp, NULL), 0x1CB);
 }
 
+static uint32_t u8_param(uint32_t cc, uint32_t h, uint8_t v)
+{
+    return one_handle(cc, h, &v, 1);
+}
+
+static uint32_t digest_param(uint32_t cc, uint32_t h, uint8_t fill, uint16_t len)
+{
+    uint8_t p[2 + 64];
+    p[0] = (uint8_t)(len >> 8);
+    p[1] = (uint8_t)len;
+    memset(p + 2, fill, len);
+    return one_handle(cc, h, p, 2u + len);
+}
+
+/* PolicyLocality, PolicyNvWritten, PolicyCpHash, PolicyNameHash,
+ * PolicyTemplate, PolicyPhysicalPresence: digests and the rules on
+ * combining them. */
+static void deferred_assertions(void **state)
+{
+    uint8_t got[32], buf[128], want[32];
+    uint32_t h;
+    (void)state;
+    h = start(3, NULL);
+    assert_int_equal(u8_param(0x16F, h, 0), 0x1CD);      /* locality 0: TPM_RC_RANGE + P1 */
+    assert_int_equal(u8_param(0x16F, h, 0x03), 0);      /* localities 0 and 1 */
+    memset(buf, 0, 32);
+    memcpy(buf + 32, "\x00\x00\x01\x6f\x03", 5);
+    sha256(buf, 37, want);
+    get_digest(h, got);
+    assert_memory_equal(got, want, 32);
+    assert_int_equal(u8_param(0x16F, h, 0x04), 0x1CD);   /* no common locality */
+    assert_int_equal(u8_param(0x16F, h, 0x40), 0x1CD);   /* extended after 0-4 */
+    assert_int_equal(u8_param(0x16F, h, 0x02), 0);       /* narrows to 1 */
+    get_digest(h, got);
+    /* a failed one changed nothing: digest = H(prev || 0x16f || 02) */
+    memcpy(buf, want, 32);
+    memcpy(buf + 32, "\x00\x00\x01\x6f\x02", 5);
+    sha256(buf, 37, want);
+    assert_memory_equal(got, want, 32);
+
+    assert_int_equal(u8_param(0x18F, h, 2), 0x1C4);      /* writtenSet 2: TPM_RC_VALUE + P1 */
+    assert_int_equal(u8_param(0x18F, h, 1), 0);
+    assert_int_equal(u8_param(0x18F, h, 1), 0);          /* the same again is fine */
+    assert_int_equal(u8_param(0x18F, h, 0), 0x1C4);      /* the opposite is not */
+
+    assert_int_equal(digest_param(0x16E, h, 1, 20), 0x1D5); /* cpHash of a wrong size: SIZE + P1 */
+    assert_int_equal(digest_param(0x16E, h, 1, 32), 0);
+    assert_int_equal(digest_param(0x16E, h, 1, 32), 0);     /* the same cpHash again */
+    assert_int_equal(digest_param(0x16E, h, 2, 32), 0x151); /* another: TPM_RC_CPHASH */
+    assert_int_equal(digest_param(0x170, h, 1, 32), 0x151); /* nameHash after cpHash */
+    assert_int_equal(digest_param(0x190, h, 1, 32), 0x151); /* templateHash after cpHash */
+
+    /* PolicyPhysicalPresence: H(0 || 0x187) */
+    assert_int_equal(one_handle(0x180, h, NULL, 0), 0); /* PolicyRestart */
+    assert_int_equal(one_handle(0x187, h, NULL, 0), 0);
+    memset(buf, 0, 32);
+    memcpy(buf + 32, "\x00\x00\x01\x87", 4);
+    sha256(buf, 36, want);
+    get_digest(h, got);
+    assert_memory_equal(got, want, 32);
+    /* PolicyTemplate, then the same template, then another */
+    assert_int_equal(digest_param(0x190, h, 7, 32), 0);
+    assert_int_equal(digest_param(0x190, h, 7, 32), 0);
+    assert_int_equal(digest_param(0x190, h, 8, 32), 0x1C4);
+    assert_int_equal(digest_param(0x16E, h, 1, 32), 0x151); /* cpHash after templateHash */
+}
+
+/* PolicyCounterTimer and PolicyTicket parameter rules. */
+static void counter_timer_and_ticket(void **state)
+{
+    uint8_t p[64];
+    uint32_t h, t;
+    (void)state;
+    h = start(1, NULL);
+    /* operandB 8 octets at offset 8 (clock) < 2^63: holds */
+    memset(p, 0, sizeof(p));
+    p[1] = 8;
+    p[2] = 0x7f;
+    p[11] = 8;  /* offset */
+    p[13] = 5;  /* TPM_EO_UNSIGNED_LT */
+    assert_int_equal(one_handle(0x16D, h, p, 14), 0);
+    p[13] = 3;  /* UNSIGNED_GT: fails */
+    assert_int_equal(one_handle(0x16D, h, p, 14), 0x126); /* TPM_RC_POLICY */
+    p[13] = 0x0C; /* no such operation */
+    assert_int_equal(one_handle(0x16D, h, p, 14), 0x3C4); /* TPM_RC_VALUE + P3 */
+    p[13] = 5;
+    p[11] = 20;  /* 20 + 8 > 25 octets of TPMS_TIME_INFO */
+    assert_int_equal(one_handle(0x16D, h, p, 14), 0x2CD); /* TPM_RC_RANGE + P2 */
+    /* safe (offset 24, 1 octet) = YES */
+    memset(p, 0, sizeof(p));
+    p[1] = 1;
+    p[2] = 1;
+    p[4] = 24;
+    assert_int_equal(one_handle(0x16D, h, p, 7), 0);
+
+    /* PolicyTicket: timeout 8 octets, cpHashA, policyRef, authName, ticket */
+    memset(p, 0, sizeof(p));
+    p[1] = 8;
+    p[9] = 1;           /* timeout 1 */
+    /* cpHashA, policyRef, authName empty: p[10..15] = 0 */
+    p[16] = 0x80;       /* TPM_ST_AUTH_SIGNED */
+    p[17] = 0x25;
+    p[18] = 0x40;       /* owner */
+    p[21] = 0x01;
+    p[23] = 32;         /* a 32-octet digest of zeros */
+    assert_int_equal(one_handle(0x172, h, p, 24 + 32), 0x5E0); /* TPM_RC_TICKET + P5 */
+    p[17] = 0x24;       /* TPM_ST_AUTH_SECRET - 1: not an auth ticket */
+    assert_int_equal(one_handle(0x172, h, p, 24 + 32), 0x5D7); /* TPM_RC_TAG + P5 */
+    p[17] = 0x25;
+    p[1] = 4;           /* a 4-octet timeout */
+    memmove(p + 6, p + 10, 24 + 32 - 10);
+    assert_int_equal(one_handle(0x172, h, p, 20 + 32), 0x1D5); /* TPM_RC_SIZE + P1 */
+    t = start(3, NULL);
+    assert_int_equal(one_handle(0x172, t, p, 20 + 32), 0x182); /* trial: TPM_RC_ATTRIBUTES + H1 */
+}
+
+/* The new policy state travels in the session context. */
+static void context_keeps_deferred_state(void **state)
+{
+    uint8_t ctx[1024];
+    size_t ctx_n;
+    uint32_t h;
+    frame f;
+    (void)state;
+    h = start(1, NULL);
+    assert_int_equal(u8_param(0x16F, h, 0x01), 0);
+    assert_int_equal(u8_param(0x18F, h, 1), 0);
+    assert_int_equal(digest_param(0x170, h, 3, 32), 0);
+    assert_int_equal(one_handle(0x187, h, NULL, 0), 0);
+    assert_int_equal(one_handle(0x162, h, NULL, 0), 0); /* ContextSave */
+    ctx_n = rsp_n - 10;
+    memcpy(ctx, rsp + 10, ctx_n);
+    f_cmd(&f, 0x8001, 0x161);
+    f_bytes(&f, ctx, ctx_n);
+    f_done(&f);
+    assert_int_equal(run(E, &f, rsp, NULL), 0);
+    assert_int_equal(u8_param(0x16F, h, 0x02), 0x1CD);      /* locality 0 came back */
+    assert_int_equal(u8_param(0x18F, h, 0), 0x1C4);         /* writtenSet YES came back */
+    assert_int_equal(digest_param(0x16E, h, 3, 32), 0x151); /* nameHash came back */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +406,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(trial_never_authorizes_and_pcrs_have_no_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(policy_secret_nonce_and_expiration, setup, teardown),
         cmocka_unit_test_setup_teardown(session_context_loads_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(deferred_assertions, setup, teardown),
+        cmocka_unit_test_setup_teardown(counter_timer_and_ticket, setup, teardown),
+        cmocka_unit_test_setup_teardown(context_keeps_deferred_state, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -130,11 +130,29 @@ static bool cap_commands(vt_out *o, uint32_t first, uint32_t n)
     return l.more;
 }
 
-/* No command needs physical presence and none is audited yet. */
+/* No command needs physical presence. */
 static bool cap_empty_cc_list(vt_out *o)
 {
     vt_out_u32(o, 0);
     return false;
+}
+
+/* The audited command codes (cmd_audit.c), ascending. */
+static bool cap_audit_commands(vt_engine *e, vt_out *o, uint32_t first, uint32_t n)
+{
+    TPM2_CC cc[TPM2_MAX_CAP_CC];
+    list_writer l;
+    bool more;
+    size_t i, k = vt_audit_list(e, first, cc, min_u32(n, TPM2_MAX_CAP_CC), &more);
+
+    list_begin(&l, o, (uint32_t)k);
+    for (i = 0; i < k; i++) {
+        if (!list_take(&l))
+            break;
+        vt_out_u32(o, cc[i]);
+    }
+    list_end(&l);
+    return more || l.more;
 }
 
 static const TPM2_HANDLE permanent_handles[] = {
@@ -335,6 +353,8 @@ static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
         *v = (e->p.owner_auth_len ? TPMA_PERMANENT_OWNERAUTHSET : 0) |
              (e->p.endorsement_auth_len ? TPMA_PERMANENT_ENDORSEMENTAUTHSET : 0) |
              (e->p.lockout_auth_len ? TPMA_PERMANENT_LOCKOUTAUTHSET : 0) |
+             (e->p.disable_clear ? TPMA_PERMANENT_DISABLECLEAR : 0) |
+             (vt_da_in_lockout(e) ? TPMA_PERMANENT_INLOCKOUT : 0) |
              TPMA_PERMANENT_TPMGENERATEDEPS;
         return true;
     case TPM2_PT_STARTUP_CLEAR:
@@ -362,10 +382,11 @@ static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
     }
     case TPM2_PT_ALGORITHM_SET: *v = 0; return true;
     case TPM2_PT_LOADED_CURVES: *v = 3; return true;
-    case TPM2_PT_LOCKOUT_COUNTER: *v = 0; return true;
-    case TPM2_PT_MAX_AUTH_FAIL: *v = 0; return true;
-    case TPM2_PT_LOCKOUT_INTERVAL: *v = 0; return true;
-    case TPM2_PT_LOCKOUT_RECOVERY: *v = 0; return true;
+    /* dictionary attack (da.c): failures forgiven so far are taken off */
+    case TPM2_PT_LOCKOUT_COUNTER: vt_da_update(e); *v = e->p.da.failed_tries; return true;
+    case TPM2_PT_MAX_AUTH_FAIL: vt_da_update(e); *v = e->p.da.max_tries; return true;
+    case TPM2_PT_LOCKOUT_INTERVAL: vt_da_update(e); *v = e->p.da.recovery_time; return true;
+    case TPM2_PT_LOCKOUT_RECOVERY: vt_da_update(e); *v = e->p.da.lockout_recovery; return true;
     case TPM2_PT_NV_WRITE_RECOVERY: *v = 0; return true;
     case TPM2_PT_AUDIT_COUNTER_0: *v = 0; return true;
     case TPM2_PT_AUDIT_COUNTER_1: *v = 0; return true;
@@ -514,8 +535,8 @@ TPM2_RC vt_cmd_get_capability(vt_cmd *c)
     case TPM2_CAP_ALGS: more = cap_algs(o, prop, count); break;
     case TPM2_CAP_HANDLES: more = cap_handles(c->e, o, prop, count); break;
     case TPM2_CAP_COMMANDS: more = cap_commands(o, prop, count); break;
-    case TPM2_CAP_PP_COMMANDS:
-    case TPM2_CAP_AUDIT_COMMANDS: more = cap_empty_cc_list(o); break;
+    case TPM2_CAP_PP_COMMANDS: more = cap_empty_cc_list(o); break;
+    case TPM2_CAP_AUDIT_COMMANDS: more = cap_audit_commands(c->e, o, prop, count); break;
     case TPM2_CAP_PCRS: more = cap_pcrs(c->e, o); break;
     case TPM2_CAP_TPM_PROPERTIES: more = cap_properties(c->e, o, prop, count); break;
     case TPM2_CAP_PCR_PROPERTIES: more = cap_pcr_properties(o, prop, count); break;

@@ -198,8 +198,9 @@ TPM2_RC vt_cmd_nv_define_space(vt_cmd *c)
 
 /* ---- undefining ---- */
 
-/* Remove ix and close up the pool behind it. */
-static void remove_index(vt_nv_state *nv, vt_nv_index *ix)
+/* Remove ix and close up the pool behind it; a counter leaves its value in
+ * the high-water mark (a new counter never starts lower). */
+void vt_nv_remove_index(vt_nv_state *nv, vt_nv_index *ix)
 {
     uint32_t off = ix->offset, size = ix->pub.dataSize, used = vt_nv_used(nv);
     unsigned i;
@@ -232,7 +233,7 @@ TPM2_RC vt_cmd_nv_undefine_space(vt_cmd *c)
      * may undefine any index (Part 3 §31.4). */
     if ((a & TPMA_NV_PLATFORMCREATE) && c->handles[0] != TPM2_RH_PLATFORM)
         return TPM2_RC_NV_AUTHORIZATION;
-    remove_index(&c->e->p.nv, ix);
+    vt_nv_remove_index(&c->e->p.nv, ix);
     c->state_changed = true;
     return TPM2_RC_SUCCESS;
 }
@@ -248,7 +249,7 @@ TPM2_RC vt_cmd_nv_undefine_space_special(vt_cmd *c)
     RETURN_IF_ERROR(vt_in_end(&c->in));
     if (!(ix->pub.attributes & TPMA_NV_POLICY_DELETE))
         return VT_RC_H(TPM2_RC_ATTRIBUTES, 1);
-    remove_index(&c->e->p.nv, ix);
+    vt_nv_remove_index(&c->e->p.nv, ix);
     c->state_changed = true;
     return TPM2_RC_SUCCESS;
 }

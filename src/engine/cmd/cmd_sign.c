@@ -229,8 +229,7 @@ TPM2_RC vt_sign_digest(vt_engine *e, vt_object *key, const TPMT_SIG_SCHEME *sche
  * TPM_RC_SIGNATURE when it is not, TPM_RC_SCHEME when the signature's
  * scheme is not one the key can make, TPM_RC_HANDLE for an HMAC key whose
  * secret is not loaded. */
-static TPM2_RC check_signature(vt_object *key, const uint8_t *digest, size_t dlen,
-                               const TPMT_SIGNATURE *sig)
+TPM2_RC vt_signature_check(vt_object *key, const uint8_t *digest, size_t dlen, const TPMT_SIGNATURE *sig)
 {
     vt_key *k;
     int r;
@@ -386,7 +385,7 @@ TPM2_RC vt_cmd_verify_signature(vt_cmd *c)
     RETURN_IF_ERROR(object_of(c, &key));
     if (!(key->pub.objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT))
         return VT_RC_H(TPM2_RC_ATTRIBUTES, 1);
-    rc = check_signature(key, digest, dlen, &sig);
+    rc = vt_signature_check(key, digest, dlen, &sig);
     if (rc == TPM2_RC_HANDLE || rc == TPM2_RC_KEY)
         return VT_RC_H(rc, 1);
     if (rc != TPM2_RC_SUCCESS)

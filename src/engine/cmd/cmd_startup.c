@@ -70,6 +70,9 @@ TPM2_RC vt_cmd_startup(vt_cmd *c)
     e->v.ph_enable = e->v.sh_enable = e->v.eh_enable = e->v.ph_enable_nv = true;
     e->v.platform_auth_len = 0;
     e->v.started = true;
+    /* DA bookkeeping of this Startup: a non-orderly one after DA was in
+     * use counts one failure (Part 1 §19.8.?) */
+    vt_da_startup(e);
     e->v.next_handle = 0;
     c->state_changed = true;
     return TPM2_RC_SUCCESS;

@@ -1,0 +1,80 @@
+/* The swtpm socket protocol (what QEMU's tpm-emulator backend and libvirt
+ * speak): raw TPM commands on a data channel (TCP, UNIX socket, or a socket
+ * handed over with SET_DATAFD), and the control channel of swtpm's
+ * tpm_ioctl.h (man swtpm_ioctls(3)) over TCP or a UNIX socket: a u32 BE
+ * command code and its request fields, answered with a u32 BE result code
+ * (TPM 1.2 style codes, as swtpm) and the response fields.  docs/SWTPM.md. */
+#ifndef VT_SWTPM_H
+#define VT_SWTPM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vitrum/engine.h"
+#include "store/store.h"
+
+/* control commands (tpm_ioctl.h CMD_*) */
+enum {
+    VT_SW_GET_CAPABILITY = 1, VT_SW_INIT, VT_SW_SHUTDOWN, VT_SW_GET_TPMESTABLISHED,
+    VT_SW_SET_LOCALITY, VT_SW_HASH_START, VT_SW_HASH_DATA, VT_SW_HASH_END,
+    VT_SW_CANCEL_TPM_CMD, VT_SW_STORE_VOLATILE, VT_SW_RESET_TPMESTABLISHED,
+    VT_SW_GET_STATEBLOB, VT_SW_SET_STATEBLOB, VT_SW_STOP, VT_SW_GET_CONFIG,
+    VT_SW_SET_DATAFD, VT_SW_SET_BUFFERSIZE, VT_SW_GET_INFO,
+};
+
+/* result codes (TPM 1.2 TPM_RESULT values, as swtpm answers) */
+#define VT_SW_SUCCESS 0u
+#define VT_SW_BAD_PARAMETER 3u
+#define VT_SW_FAIL 9u
+#define VT_SW_BAD_ORDINAL 10u /* also: not allowed in the TPM's present state */
+#define VT_SW_IOERROR 31u
+#define VT_SW_BAD_LOCALITY 61u
+#define VT_SW_RETRY 2048u
+
+#define VT_SW_BLOB_PERMANENT 1u
+#define VT_SW_BLOB_VOLATILE 2u
+#define VT_SW_BLOB_SAVESTATE 3u
+#define VT_SW_STATE_FLAG_DECRYPTED 1u /* request: ignored (vitrum never hands out at-rest encryption) */
+#define VT_SW_STATE_FLAG_ENCRYPTED 2u /* the blob is encrypted with the migration key */
+
+#define VT_SW_CONFIG_FILE_KEY 1u
+#define VT_SW_CONFIG_MIGRATION_KEY 2u
+
+/* State blobs (swtpm_blob.c): a type, a payload, and either a checksum or
+ * AES-256-GCM with the migration key (docs/SWTPM.md). */
+#define VT_SW_BLOB_MAGIC "VTSW"
+#define VT_SW_BLOB_FORMAT 1u
+/* Room the wrapping adds to a payload. */
+#define VT_SW_BLOB_OVERHEAD (12u + 12u + 32u)
+/* Wrap payload as a blob of `type` into out (cap >= len + overhead);
+ * key: 32 bytes, or NULL for a plain blob.  Returns its length or 0. */
+size_t vt_sw_blob_wrap(uint8_t type, const uint8_t *payload, size_t len, const uint8_t *key,
+                       uint8_t *out, size_t cap);
+/* Check and open a blob in place: 0 and the payload and its length (inside buf; a
+ * decrypted payload replaces its ciphertext), or -1 with err set.
+ * want_encrypted: the sender's PTM_STATE_FLAG_ENCRYPTED. */
+int vt_sw_blob_unwrap(uint8_t type, uint8_t *buf, size_t len, const uint8_t *key, bool want_encrypted,
+                      uint8_t **payload, size_t *plen, char *err, size_t errlen);
+
+typedef struct {
+    int ctrl_fd;          /* listening control socket, or -1 */
+    int ctrl_client_fd;   /* an already connected control channel (clientfd=), or -1 */
+    int data_fd;          /* listening data socket, or -1 (then SET_DATAFD) */
+    bool running;         /* the TPM is initialised at start (not-need-init) */
+    bool terminate;       /* exit when the data client goes */
+    vt_store *store;      /* to replace the durable state (SET_STATEBLOB permanent) */
+    vt_engine_config engine_cfg;
+    const uint8_t *migration_key; /* 32 bytes, or NULL */
+    int volatile_fd;      /* the STORE_VOLATILE file, or -1 */
+    const uint8_t *volatile_key;  /* its key (the state key's), or NULL */
+    int log_fd;           /* -1: no log */
+    int log_level;
+} vt_swtpm_cfg;
+
+/* Serve until SHUTDOWN, --terminate, or SIGTERM/SIGINT.  *e may be
+ * replaced (a new permanent state).  Returns 0 (SHUTDOWN or terminate),
+ * the signal number, or -1 on a fatal error. */
+int vt_serve_swtpm(vt_engine **e, const vt_swtpm_cfg *cfg);
+
+#endif
