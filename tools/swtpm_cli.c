@@ -20,6 +20,7 @@
 #include "vitrum/engine.h"
 #include "vitrum/version.h"
 #include "platform/platform_posix.h"
+#include "server/notify.h"
 #include "server/sandbox.h"
 #include "server/server.h"
 #include "server/swtpm.h"
@@ -564,6 +565,10 @@ int vt_swtpm_main(int argc, char **argv)
         size_t secret_len;
         char err[512];
         vt_engine_secret_memory(e, &secret, &secret_len);
+        /* Under systemd (Type=notify): the socket READY=1 goes to is
+         * opened before the process is hardened. */
+        if (vt_notify_init() < 0 && log_fd >= 0)
+            dprintf(log_fd, "vitrum swtpm: warning: NOTIFY_SOCKET is set but unusable\n");
         if (vt_harden_process(secret, secret_len, err, sizeof(err)) != 0 || err[0])
             if (log_fd >= 0)
                 dprintf(log_fd, "vitrum swtpm: warning: %s\n", err);

@@ -348,6 +348,12 @@ static TPM2_RC execute(vt_cmd *c, const uint8_t *cmd, size_t len, uint8_t *rsp,
      * before acting; one that did not is a bug, not a client error. */
     if (!c->in.ended || c->out.overflow)
         return TPM2_RC_FAILURE;
+    /* The first audited command after the digest was cleared moves the
+     * audit counter: it is committed with the command. */
+    if (cmd_cp_len && vt_audit_begin(e)) {
+        c->state_changed = true;
+        c->nv_only = 0;
+    }
     if (c->state_changed)
         RETURN_IF_ERROR(c->nv_only ? vt_state_commit_nv(e, c->nv_only - 1) : vt_state_commit(e));
 

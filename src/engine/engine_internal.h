@@ -103,6 +103,10 @@ typedef struct {
     vt_hier_policy owner_policy, endorsement_policy, lockout_policy;
     bool disable_clear;
     vt_da_state da;
+    /* Command audit (Part 3 §21): kept across TPM Resets. */
+    TPM2_ALG_ID audit_alg;  /* 0: none yet (SHA-256 is used) */
+    uint8_t audit_cc[32];   /* bit (cc - 0x100): the command is audited */
+    uint64_t audit_counter; /* digests started since manufacture */
     vt_saved_state saved;
     vt_nv_state nv; /* NV indices (nv.h); the data pool is allocated once */
     vt_object persistent[VT_MAX_PERSISTENT]; /* EvictControl'd objects */
@@ -206,13 +210,10 @@ typedef struct {
     uint64_t context_seq;  /* ContextSave sequence number (Part 1 §30.?) */
     /* Audit (Part 1 §?, Part 3 §21).  The exclusive audit session, or 0. */
     TPM2_HANDLE exclusive_audit;
-    /* Command audit.  TODO(state): audit_alg, audit_cc and audit_counter
-     * belong in vt_persistent (they survive a TPM Reset). */
-    TPM2_ALG_ID audit_alg;          /* 0: none yet (SHA-256 is used) */
-    uint8_t audit_cc[32];           /* bit (cc - 0x100): the command is audited */
+    /* Command audit digest (the list, auditAlg and the counter are in
+     * vt_persistent). */
     uint8_t audit_digest[VT_MAX_DIGEST]; /* zeros when cleared */
     bool audit_digest_set;          /* a command was audited since it was cleared */
-    uint64_t audit_counter;
     vt_hier_policy platform_policy; /* cleared at Startup, like platformAuth */
     /* Dictionary attack (da.c): Time (ms) from which the next failure is
      * forgiven, and from which lockoutRecovery runs; the Startup rules
@@ -513,6 +514,10 @@ TPM2_ALG_ID vt_audit_alg(const vt_engine *e);
 /* Extend the command audit digest / a session's audit digest with cpHash
  * and rpHash (len octets each, the digest's size). */
 void vt_audit_command(vt_engine *e, TPM2_ALG_ID alg, const uint8_t *cp, const uint8_t *rp, size_t len);
+/* Before an audited command's state commit: a digest that starts now
+ * counts in the audit counter, which must be on disk with the command.
+ * True when that changed the persistent state. */
+bool vt_audit_begin(vt_engine *e);
 void vt_audit_session(vt_engine *e, vt_session *s, bool reset, const uint8_t *cp, const uint8_t *rp,
                       size_t len);
 /* The audited commands from `from` on, ascending (GetCapability). */

@@ -12,7 +12,8 @@
 /* 2: NV indices (the table, the counter high-water mark, each index's data).
  * 3: persistent objects (EvictControl).
  * 4: clearCount (stClear object contexts live until the next Startup(CLEAR)).
- * 5: hierarchy policies, disableClear, dictionary-attack state.  A version
+ * 5: hierarchy policies, disableClear, dictionary-attack state, command
+ *    audit.  A version
  *    4 state is read with their defaults (they are appended at the end).
  * An older state is refused with VT_ERR_STATE_VERSION, never mis-read. */
 #define STATE_VERSION 5u
@@ -169,7 +170,8 @@ static void walk_policy(vt_walker *w, vt_hier_policy *pol)
         w->bad = true;
 }
 
-/* Version 5: hierarchy policies, disableClear, the DA state. */
+/* Version 5: hierarchy policies, disableClear, the DA state, command
+ * audit (auditAlg, the audited commands, the audit counter). */
 static void walk_v5(vt_walker *w, vt_persistent *p)
 {
     walk_policy(w, &p->owner_policy);
@@ -183,6 +185,11 @@ static void walk_v5(vt_walker *w, vt_persistent *p)
     vt_w_bool(w, &p->da.lockout_locked);
     vt_w_bool(w, &p->da.used);
     vt_w_bool(w, &p->da.initialized);
+    vt_w_u16(w, &p->audit_alg);
+    vt_w_bytes(w, p->audit_cc, sizeof(p->audit_cc));
+    vt_w_u64(w, &p->audit_counter);
+    if (!w->writing && p->audit_alg != 0 && vt_hash_size(p->audit_alg) == 0)
+        w->bad = true;
 }
 
 static void walk(vt_walker *w, vt_persistent *p)
@@ -223,6 +230,9 @@ static void walk(vt_walker *w, vt_persistent *p)
     } else {
         p->owner_policy.alg = p->endorsement_policy.alg = p->lockout_policy.alg = TPM2_ALG_NULL;
         vt_da_defaults(&p->da);
+        p->audit_alg = 0;
+        memset(p->audit_cc, 0, sizeof(p->audit_cc));
+        p->audit_counter = 0;
     }
 
     if (!w->writing) {

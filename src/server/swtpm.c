@@ -26,6 +26,8 @@
 #include "vitrum/engine_volatile.h"
 #include "vitrum/version.h"
 #include "platform/platform_posix.h"
+#include "server/log.h"
+#include "server/notify.h"
 
 #define CTRL_MAX (4u + 4u + 4096u)      /* the largest fixed request: HASH_DATA */
 #define BLOB_MAX (64u * 1024u * 1024u)  /* a SET_STATEBLOB larger than this is refused */
@@ -71,16 +73,26 @@ static void logf_(const sw *s, int level, const char *fmt, ...)
     va_list ap;
     int n;
 
+    /* swtpm's levels (--log level=N): 1 errors, 5 control commands, 20 TPM
+     * commands.  On standard error the line goes through vt_log (the
+     * daemon's logger: syslog priority for the journal, SIGHUP reopen); a
+     * file or descriptor given with --log file=/fd= gets it directly. */
     if (s->cfg->log_fd < 0 || level > s->cfg->log_level)
         return;
-    n = snprintf(line, sizeof(line), "vitrum swtpm: ");
     va_start(ap, fmt);
-    n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
     va_end(ap);
+    if (n < 0)
+        return;
+    if (s->cfg->log_fd == STDERR_FILENO) {
+        /* the level=N filter above chose the line: not vt_log's level again */
+        vt_log(level <= 1 ? VT_LOG_ERROR : VT_LOG_INFO, "swtpm: %s", line); /* "vitrum: swtpm: ..." */
+        return;
+    }
     if (n > (int)sizeof(line) - 2)
         n = (int)sizeof(line) - 2;
     line[n++] = '\n';
-    if (write(s->cfg->log_fd, line, (size_t)n) < 0) {
+    if (dprintf(s->cfg->log_fd, "vitrum swtpm: %.*s", n, line) < 0) {
         /* nowhere else to report it */
     }
 }
@@ -726,6 +738,7 @@ int vt_serve_swtpm(vt_engine **e, const vt_swtpm_cfg *cfg)
     if (sfd < 0)
         return -1;
 
+    vt_notify_ready(); /* systemd Type=notify: the sockets are listening */
     for (;;) {
         struct pollfd pfd[5];
         int np = 0, i_sig, i_cl = -1, i_dl = -1, i_c = -1, i_d = -1;
@@ -754,12 +767,14 @@ int vt_serve_swtpm(vt_engine **e, const vt_swtpm_cfg *cfg)
             break;
         }
         if (pfd[i_sig].revents) {
-            struct signalfd_siginfo si;
+            struct signalfd_siginfo si = { 0 };
             if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) && si.ssi_signo != SIGHUP &&
                 si.ssi_signo != SIGPIPE) {
                 result = (int)si.ssi_signo;
                 break;
             }
+            if (si.ssi_signo == SIGHUP)
+                vt_log_reopen(); /* logrotate moved the log file away */
         }
         if (i_cl >= 0 && pfd[i_cl].revents)
             s.ctrl = accept4(cfg->ctrl_fd, NULL, NULL, SOCK_CLOEXEC);

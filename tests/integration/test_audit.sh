@@ -71,4 +71,21 @@ vt_check_eq "two audit sessions: TPM_RC_ATTRIBUTES + S2" 0x00000a82 "$(raw twoau
 vt_check_eq "GetSessionAuditDigest of a session that never audited: TPM_RC_TYPE + H3" 0x0000038a "$(raw gsad_noaudit)"
 vt_check_eq "GetSessionAuditDigest of a policy session: TPM_RC_VALUE + H3" 0x00000384 "$(raw gsad_policy)"
 
+# The audit list and counter are persistent (they survive a TPM Reset);
+# kill -9: SetCommandCodeAuditStatus' answer means it is on disk.
+audit_counter() { tpm2_getcap properties-variable | awk '/TPM2_PT_AUDIT_COUNTER_1/ { getline; print $2 }'; }
+vt_check "audit GetRandom again" tpm2_setcommandauditstatus -g sha256 TPM2_CC_GetRandom
+vt_check "an audited GetRandom" tpm2_getrandom 8 -o /dev/null
+counter_before=$(audit_counter)
+vt_server_kill
+vt_server_start || vt_done
+SESRAW="$VT_PYTHON $VT_LIB_DIR/session_raw.py --proto $([ "$VT_TARGET" = swtpm ] && echo raw || echo mssim) --port $VT_PORT"
+vt_check_eq "after kill -9 and a TPM Reset GetRandom is still audited" "0x140 0x17b" "$(raw capaudit)"
+counter_after=$(audit_counter)
+vt_check_true "the audit counter did not go backwards" [ $((counter_after)) -ge $((counter_before)) ]
+# vitrum counts a digest when it starts (the first audited command after a
+# clear); swtpm 0.7 also moves it across the restart.
+[ "$VT_TARGET" = vitrum ] && vt_check_eq "vitrum: the audit counter is where it was" "$counter_before" "$counter_after"
+vt_check_true "the counter is not zero" [ "${counter_before:-0}" != 0 ]
+
 vt_done

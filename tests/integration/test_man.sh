@@ -25,7 +25,8 @@ if ! make -C "$VT_ROOT" --no-print-directory -s BUILD="$BUILD" man >"$VT_TMP/mak
 fi
 vt_ok "make man"
 
-expected="vitrum.1 vitrum-serve.8 vitrum-state.1 vitrum-manufacture.8 vitrum.conf.5 vitrum-status.1"
+expected="vitrum.1 vitrum-serve.8 vitrum-state.1 vitrum-manufacture.8 vitrum.conf.5 vitrum-status.1
+	vitrum-swtpm.8 vitrum-release.1 vitrum-log.1 vitrum-witness.1"
 for p in $expected; do
 	vt_check_true "man page $p is built" [ -s "$MANDIR/$p" ]
 done
@@ -44,7 +45,8 @@ done
 check_options() { # check_options PAGE HELP-COMMAND...
 	local page=$1 missing="" o text
 	shift
-	text=$(MANWIDTH=200 man -l "$MANDIR/$page" 2>/dev/null | sed 's/‐/-/g')
+	# a word hyphenated at the end of a line is joined again
+	text=$(MANWIDTH=200 man -l "$MANDIR/$page" 2>/dev/null | sed -e ':a' -e '/‐$/{N;s/‐\n *//;ba' -e '}' -e 's/‐/-/g')
 	for o in $("$@" 2>&1 | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
 		grep -q -- "$o" <<<"$text" || missing="$missing $o"
 	done
@@ -54,6 +56,23 @@ check_options vitrum-serve.8 "$VITRUM_BIN" serve --help
 check_options vitrum-manufacture.8 "$VITRUM_BIN" manufacture --help
 check_options vitrum-state.1 "$VITRUM_BIN" state --help
 check_options vitrum-status.1 "$VITRUM_BIN" status --help
+check_options vitrum-swtpm.8 "$VITRUM_BIN" swtpm --help
+check_options vitrum-release.1 "$VITRUM_BIN" release --help
+check_options vitrum-log.1 "$VITRUM_BIN" log --help
+check_options vitrum-witness.1 "$VITRUM_BIN" witness --help
+# vitrum(1) points at every page of a command
+for p in $expected; do
+	case $p in vitrum.1 | vitrum.conf.5) continue ;; esac
+	n=${p%.*} s=${p##*.}
+	vt_check_true "vitrum(1) SEE ALSO names $n($s)" \
+		bash -c 'MANWIDTH=200 man -l "$1" 2>/dev/null | sed -n "/^SEE ALSO/,\$p" | sed "s/‐/-/g" | grep -qF "$2($3)"' _ "$MANDIR/vitrum.1" "$n" "$s"
+done
+# make install installs $(MAN_PAGES) (packaging/install.mk), each in its section
+pages=$(make -C "$VT_ROOT" --no-print-directory -s BUILD="$BUILD" \
+	--eval 'vt-print-man-pages: ; @echo $(MAN_PAGES)' vt-print-man-pages 2>&1)
+for p in $expected; do
+	vt_check_true "make install installs $p" grep -qwF -- "$BUILD/man/$p" <<<"$pages"
+done
 # every command of vitrum --help has its line in vitrum(1)
 cmds=$("$VITRUM_BIN" --help | sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p')
 text=$(MANWIDTH=200 man -l "$MANDIR/vitrum.1" 2>/dev/null)

@@ -243,8 +243,9 @@ static void test_commit_fails(void **state)
     vt_engine_free(e);
 }
 
-/* A version 4 state (no policies, disableClear, DA fields: they are the
- * last 276 octets of a version 5 walk) loads with the defaults. */
+/* A version 4 state (no policies, disableClear, DA fields, command audit:
+ * they are the last 324 octets of a version 5 walk) loads with the
+ * defaults. */
 static void test_state_v4(void **state)
 {
     vt_engine *e = fresh();
@@ -262,7 +263,7 @@ static void test_state_v4(void **state)
     assert_int_equal(e->p.da.max_tries, 7);
     assert_true(e->p.disable_clear);
     /* cut to version 4 */
-    v4 = n - 32 - (3 * (8 + 8 + 64) + 1 + 4 * 8 + 3);
+    v4 = n - 32 - (3 * (8 + 8 + 64) + 1 + 4 * 8 + 3 + 8 + 32 + 8);
     blob[4 + 7] = 4;
     assert_int_equal(vt_hash(TPM2_ALG_SHA256, blob, v4, blob + v4), 32);
     assert_int_equal(vt_state_unmarshal(&e->p, blob, v4 + 32), VT_OK);

@@ -13,7 +13,7 @@
  * it the exclusive audit session, which it stays while every command is
  * audited by it (dispatch.c clears it otherwise).
  *
- * The audit list, auditAlg and the counter live in vt_volatile for now; the
+ * The audit list, auditAlg and the counter are persistent; the
  * specification keeps them across TPM Reset (see the TODO there). */
 #include <string.h>
 
@@ -26,26 +26,32 @@ bool vt_audit_is_audited(const vt_engine *e, TPM2_CC cc)
 {
     if (cc == TPM2_CC_SetCommandCodeAuditStatus)
         return true;
-    if (cc < CC_BASE || cc >= CC_BASE + 8u * sizeof(e->v.audit_cc))
+    if (cc < CC_BASE || cc >= CC_BASE + 8u * sizeof(e->p.audit_cc))
         return false;
-    return (e->v.audit_cc[(cc - CC_BASE) / 8] >> ((cc - CC_BASE) % 8)) & 1u;
+    return (e->p.audit_cc[(cc - CC_BASE) / 8] >> ((cc - CC_BASE) % 8)) & 1u;
 }
 
 TPM2_ALG_ID vt_audit_alg(const vt_engine *e)
 {
-    return e->v.audit_alg ? e->v.audit_alg : TPM2_ALG_SHA256;
+    return e->p.audit_alg ? e->p.audit_alg : TPM2_ALG_SHA256;
 }
 
 void vt_audit_command(vt_engine *e, TPM2_ALG_ID alg, const uint8_t *cp, const uint8_t *rp, size_t len)
 {
     vt_buf parts[3] = { { e->v.audit_digest, len }, { cp, len }, { rp, len } };
 
-    if (!e->v.audit_digest_set) {
-        memset(e->v.audit_digest, 0, sizeof(e->v.audit_digest));
-        e->v.audit_counter++;
-        e->v.audit_digest_set = true;
-    }
+    (void)vt_audit_begin(e); /* the dispatcher has done it already */
     vt_hash_parts(alg, parts, 3, e->v.audit_digest);
+}
+
+bool vt_audit_begin(vt_engine *e)
+{
+    if (e->v.audit_digest_set)
+        return false;
+    memset(e->v.audit_digest, 0, sizeof(e->v.audit_digest));
+    e->p.audit_counter++;
+    e->v.audit_digest_set = true;
+    return true;
 }
 
 void vt_audit_session(vt_engine *e, vt_session *s, bool reset, const uint8_t *cp, const uint8_t *rp,
@@ -100,21 +106,23 @@ TPM2_RC vt_cmd_set_command_code_audit_status(vt_cmd *c)
         /* A new algorithm, and nothing else in the same command. */
         if (set.count || clr.count)
             return VT_RC_P(TPM2_RC_VALUE, 1);
-        e->v.audit_alg = alg;
+        e->p.audit_alg = alg;
         e->v.audit_digest_set = false;
+        c->state_changed = true;
         return TPM2_RC_SUCCESS;
     }
     /* Codes the TPM does not implement are ignored. */
     for (i = 0; i < set.count; i++) {
         TPM2_CC cc = set.commandCodes[i];
-        if (vt_command_find(cc) && cc >= CC_BASE && cc < CC_BASE + 8u * sizeof(e->v.audit_cc))
-            e->v.audit_cc[(cc - CC_BASE) / 8] |= (uint8_t)(1u << ((cc - CC_BASE) % 8));
+        if (vt_command_find(cc) && cc >= CC_BASE && cc < CC_BASE + 8u * sizeof(e->p.audit_cc))
+            e->p.audit_cc[(cc - CC_BASE) / 8] |= (uint8_t)(1u << ((cc - CC_BASE) % 8));
     }
     for (i = 0; i < clr.count; i++) {
         TPM2_CC cc = clr.commandCodes[i];
-        if (cc >= CC_BASE && cc < CC_BASE + 8u * sizeof(e->v.audit_cc))
-            e->v.audit_cc[(cc - CC_BASE) / 8] &= (uint8_t)~(1u << ((cc - CC_BASE) % 8));
+        if (cc >= CC_BASE && cc < CC_BASE + 8u * sizeof(e->p.audit_cc))
+            e->p.audit_cc[(cc - CC_BASE) / 8] &= (uint8_t)~(1u << ((cc - CC_BASE) % 8));
     }
+    c->state_changed = true;
     return TPM2_RC_SUCCESS;
 }
 
@@ -193,7 +201,7 @@ TPM2_RC vt_cmd_get_command_audit_digest(vt_cmd *c)
     RETURN_IF_ERROR(read_common(c, &qd, &key, &scheme));
     vt_attest_header(e, TPM2_ST_ATTEST_COMMAND_AUDIT, key, &qd, &att);
     ai = &att.attested.commandAudit;
-    ai->auditCounter = e->v.audit_counter;
+    ai->auditCounter = e->p.audit_counter;
     ai->digestAlg = alg;
     ai->auditDigest.size = (uint16_t)hlen;
     if (e->v.audit_digest_set)

@@ -388,8 +388,8 @@ static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
     case TPM2_PT_LOCKOUT_INTERVAL: vt_da_update(e); *v = e->p.da.recovery_time; return true;
     case TPM2_PT_LOCKOUT_RECOVERY: vt_da_update(e); *v = e->p.da.lockout_recovery; return true;
     case TPM2_PT_NV_WRITE_RECOVERY: *v = 0; return true;
-    case TPM2_PT_AUDIT_COUNTER_0: *v = 0; return true;
-    case TPM2_PT_AUDIT_COUNTER_1: *v = 0; return true;
+    case TPM2_PT_AUDIT_COUNTER_0: *v = (uint32_t)(e->p.audit_counter >> 32); return true;
+    case TPM2_PT_AUDIT_COUNTER_1: *v = (uint32_t)e->p.audit_counter; return true;
     default: return false;
     }
 }
