@@ -5,7 +5,7 @@
  * salting, the HMACs and the parameter encryption on the client side, so
  * both servers get exactly the same byte streams.
  *
- * usage: session_bench TCTI_CONF OP COUNT WARMUP LABEL
+ * usage: session_bench TCTI_CONF OP COUNT WARMUP LABEL [SERVER_PID]
  * ops:
  *   salted_rsa        StartAuthSession(HMAC, salted with an RSA-2048 primary, AES-128-CFB) + FlushContext
  *   salted_ecc        the same salted with an ECC P-256 primary
@@ -15,23 +15,64 @@
  *   unseal_hmacenc    Unseal of the same, salted HMAC session with encrypt on
  *   policypcr_unseal  PolicyPCR(sha256:0) + Unseal of an object sealed to PCR 0
  * prints: label=... proto=esys op=OP count=N ops_s=... median_us=... p99_us=...
+ *         [srv_cpu_us_per_op=...]
+ *
+ * Through ESAPI the client's own crypto (OpenSSL 3 HMACs, KDFs, AES for
+ * every command of a session) costs about as much as a whole command of
+ * either server, so latency ratios say little about the servers; with
+ * SERVER_PID the server's CPU time over the timed loop (/proc/PID/schedstat,
+ * ns) divided by COUNT is printed too: what the TPM itself spent per op.
  *
  * Setup (primaries, objects, the long-lived session) is not timed.  At most
  * three objects are loaded at once (swtpm's limit) and everything made is
  * flushed at the end, since swtpm keeps objects across connections.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dirent.h>
 
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
 static ESYS_CONTEXT *esys;
+
+/* CPU time (ns) all threads of the process have run, from
+ * /proc/PID/task/TID/schedstat (vitrum serves a connection on its own
+ * thread, which lives as long as the connection); 0 if unknown. */
+static uint64_t cpu_ns(long pid)
+{
+    char path[96];
+    uint64_t sum = 0;
+    struct dirent *d;
+    DIR *dir;
+
+    if (pid <= 0)
+        return 0;
+    snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+    dir = opendir(path);
+    if (!dir)
+        return 0;
+    while ((d = readdir(dir)) != NULL) {
+        unsigned long long ns = 0;
+        FILE *f;
+        if (d->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%ld/task/%.20s/schedstat", pid, d->d_name);
+        f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (fscanf(f, "%llu", &ns) == 1)
+            sum += (uint64_t)ns;
+        fclose(f);
+    }
+    closedir(dir);
+    return sum;
+}
 
 static uint64_t now_ns(void)
 {
@@ -278,14 +319,15 @@ static void teardown(bench_state *s)
 
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: session_bench TCTI_CONF OP COUNT WARMUP LABEL\n");
+    if (argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: session_bench TCTI_CONF OP COUNT WARMUP LABEL [SERVER_PID]\n");
         return 2;
     }
     const char *conf = argv[1];
     bench_state s = { .op = argv[2] };
     long count = atol(argv[3]), warmup = atol(argv[4]);
     const char *label = argv[5];
+    long server_pid = argc > 6 ? atol(argv[6]) : 0;
     if (count < 1 || warmup < 0) {
         fprintf(stderr, "session_bench: error: bad count/warmup\n");
         return 2;
@@ -320,18 +362,21 @@ int main(int argc, char **argv)
     for (long i = 0; i < warmup; i++)
         if (once(&s) != 0)
             goto out;
-    uint64_t t0 = now_ns();
+    uint64_t c0 = cpu_ns(server_pid), t0 = now_ns();
     for (long i = 0; i < count; i++) {
         uint64_t a = now_ns();
         if (once(&s) != 0)
             goto out;
         lat[i] = now_ns() - a;
     }
-    uint64_t t1 = now_ns();
+    uint64_t t1 = now_ns(), c1 = cpu_ns(server_pid);
     qsort(lat, (size_t)count, sizeof *lat, cmp_u64);
-    printf("label=%s proto=esys op=%s count=%ld ops_s=%.1f median_us=%.2f p99_us=%.2f\n", label, s.op,
+    printf("label=%s proto=esys op=%s count=%ld ops_s=%.1f median_us=%.2f p99_us=%.2f", label, s.op,
            count, (double)count * 1e9 / (double)(t1 - t0), pct(lat, (size_t)count, 0.5) / 1000.0,
            pct(lat, (size_t)count, 0.99) / 1000.0);
+    if (c0 && c1 >= c0)
+        printf(" srv_cpu_us_per_op=%.2f", (double)(c1 - c0) / 1000.0 / (double)count);
+    printf("\n");
     status = 0;
 out:
     free(lat);
