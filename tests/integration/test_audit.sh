@@ -81,11 +81,12 @@ vt_server_kill
 vt_server_start || vt_done
 SESRAW="$VT_PYTHON $VT_LIB_DIR/session_raw.py --proto $([ "$VT_TARGET" = swtpm ] && echo raw || echo mssim) --port $VT_PORT"
 vt_check_eq "after kill -9 and a TPM Reset GetRandom is still audited" "0x140 0x17b" "$(raw capaudit)"
+# The counter counts digests started: the first audited command after the
+# TPM Reset (the harness's readiness probe is a GetRandom) starts a new one,
+# so it may be one more, never less.
 counter_after=$(audit_counter)
-vt_check_true "the audit counter did not go backwards" [ $((counter_after)) -ge $((counter_before)) ]
-# vitrum counts a digest when it starts (the first audited command after a
-# clear); swtpm 0.7 also moves it across the restart.
-[ "$VT_TARGET" = vitrum ] && vt_check_eq "vitrum: the audit counter is where it was" "$counter_before" "$counter_after"
+vt_check_true "the audit counter did not go backwards ($counter_before -> $counter_after)" \
+	[ $((counter_after)) -ge $((counter_before)) -a $((counter_after)) -le $((counter_before + 1)) ]
 vt_check_true "the counter is not zero" [ "${counter_before:-0}" != 0 ]
 
 vt_done
