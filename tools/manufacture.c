@@ -1171,7 +1171,7 @@ int vt_manufacture(const char *state_dir, const char *key, const vt_engine_confi
     if (store.warn[0])
         fprintf(stderr, "vitrum: warning: %s\n", store.warn);
     if (store.have_id)
-        vt_seal_hex(store.id, VT_TPM_ID_SIZE, id);
+        vt_hex_encode(store.id, VT_TPM_ID_SIZE, id);
     rc = vt_manufacture_engine(e, state_dir, store.have_id ? id : NULL, o, stdout);
     if (vt_engine_save(e) != VT_OK) {
         fprintf(stderr, "vitrum: cannot save the TPM state in %s\n", state_dir);

@@ -216,7 +216,7 @@ static int state_check(const char *dir, const char *key)
         fprintf(stderr, "vitrum: the state in %s is refused by the engine: %s\n", dir, vt_status_str(st));
         goto out;
     }
-    vt_seal_hex(s.id, VT_TPM_ID_SIZE, id);
+    vt_hex_encode(s.id, VT_TPM_ID_SIZE, id);
     printf("%s: valid TPM state\n", dir);
     printf("  TPM id %s\n", s.have_id ? id : "(none yet: slot format 1)");
     if (s.key && s.key->from_passphrase)
@@ -523,7 +523,7 @@ static int state_import(const char *file, const char *dir, const char *key, cons
         fprintf(stderr, "vitrum: %s\n", s.err);
         goto out;
     }
-    vt_seal_hex(id, VT_TPM_ID_SIZE, hex);
+    vt_hex_encode(id, VT_TPM_ID_SIZE, hex);
     printf("imported TPM %s from %s into %s (%s)\n", hex, file, dir, key ? "encrypted" : "not encrypted");
     rc = 0;
 out:

@@ -432,7 +432,7 @@ static int cmd_serve(int argc, char **argv)
         vt_engine_info info;
         vt_engine_get_info(e, &info);
         if (store.have_id)
-            vt_seal_hex(store.id, VT_TPM_ID_SIZE, id);
+            vt_hex_encode(store.id, VT_TPM_ID_SIZE, id);
         if (vt_manufacture_engine(e, state, store.have_id ? id : NULL, &mfg, stderr) != 0) {
             vt_log(VT_LOG_ERROR, "--manufacture failed");
             vt_engine_free(e);

@@ -62,28 +62,6 @@ void vt_secure_free(void *ptr, size_t len)
     munmap(p, span); /* also unlocks; munlock is not in the sandbox's list */
 }
 
-void vt_seal_hex(const uint8_t *p, size_t len, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t i;
-    for (i = 0; i < len; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * len] = '\0';
-}
-
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Turn what a source held into material: 32 raw bytes (files and
  * descriptors only), 64 hex characters, or a passphrase. */
 static int classify(vt_key_material *m, size_t len, bool raw_ok, const char *what, char *err,
@@ -102,10 +80,9 @@ static int classify(vt_key_material *m, size_t len, bool raw_ok, const char *wha
         bool hex = true;
         size_t i;
         for (i = 0; i < len; i++)
-            hex = hex && hexval(m->bytes[i]) >= 0;
+            hex = hex && vt_hex_digit(m->bytes[i]) >= 0;
         if (hex) {
-            for (i = 0; i < VT_SEAL_KEY_SIZE; i++)
-                m->bytes[i] = (uint8_t)(hexval(m->bytes[2 * i]) << 4 | hexval(m->bytes[2 * i + 1]));
+            (void)vt_hex_decode((const char *)m->bytes, len, m->bytes, VT_SEAL_KEY_SIZE);
             vt_seal_wipe(m->bytes + VT_SEAL_KEY_SIZE, sizeof(m->bytes) - VT_SEAL_KEY_SIZE);
             m->passphrase = false;
             m->len = VT_SEAL_KEY_SIZE;

@@ -17,6 +17,7 @@
 #ifndef VT_SEAL_H
 #define VT_SEAL_H
 
+#include "common/hex.h" /* vt_hex_encode: key ids in messages */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -98,7 +99,5 @@ int vt_unseal(const uint8_t key[VT_SEAL_KEY_SIZE], const uint8_t nonce[VT_SEAL_N
               const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
               const uint8_t tag[VT_SEAL_TAG_SIZE]);
 
-/* Hex (lower case) of len bytes into out (2*len+1). */
-void vt_seal_hex(const uint8_t *p, size_t len, char *out);
 
 #endif

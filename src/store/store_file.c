@@ -382,8 +382,8 @@ static int check_pair(vt_store *s, const vt_slot_info *in)
     if (opened == 2 && in[0].version == SLOT_VERSION && in[1].version == SLOT_VERSION &&
         memcmp(in[0].id, in[1].id, VT_TPM_ID_SIZE) != 0) {
         char a[2 * VT_TPM_ID_SIZE + 1], b[2 * VT_TPM_ID_SIZE + 1];
-        vt_seal_hex(in[0].id, VT_TPM_ID_SIZE, a);
-        vt_seal_hex(in[1].id, VT_TPM_ID_SIZE, b);
+        vt_hex_encode(in[0].id, VT_TPM_ID_SIZE, a);
+        vt_hex_encode(in[1].id, VT_TPM_ID_SIZE, b);
         return refuse(s, "state.0 and state.1 in %s belong to different TPMs (ids %s and %s): "
                          "a slot was copied from another TPM", s->dir, a, b);
     }

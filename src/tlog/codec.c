@@ -94,42 +94,6 @@ size_t vt_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap)
     return n;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-int vt_hex_decode(const char *s, size_t len, uint8_t *out, size_t n)
-{
-    size_t i;
-    if (len != 2 * n)
-        return -1;
-    for (i = 0; i < n; i++) {
-        int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return 0;
-}
-
-void vt_hex_encode(const uint8_t *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t i;
-    for (i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 int vt_parse_u64(const char *s, size_t len, uint64_t *out)
 {
     uint64_t v = 0;

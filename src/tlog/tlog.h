@@ -18,6 +18,7 @@
 #ifndef VT_TLOG_H
 #define VT_TLOG_H
 
+#include "common/hex.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,9 +48,6 @@ const char *vt_tlog_strerror(vt_tlog_rc rc);
 long vt_b64_decode(const char *s, size_t len, uint8_t *out, size_t cap);
 /* Encode; writes a NUL; returns the length or 0 when cap is too small. */
 size_t vt_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap);
-/* Decode exactly 2*n lowercase/uppercase hex characters. */
-int vt_hex_decode(const char *s, size_t len, uint8_t *out, size_t n);
-void vt_hex_encode(const uint8_t *in, size_t n, char *out); /* 2n+1 bytes */
 /* Canonical decimal (no sign, no leading zero but "0") into a uint64. */
 int vt_parse_u64(const char *s, size_t len, uint64_t *out);
 
