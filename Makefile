@@ -7,7 +7,7 @@ CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 
            -Iinclude -Isrc
 # Error lines that name a long path may be cut short on purpose.
 CFLAGS  += $(if $(CC_IS_CLANG),,-Wno-format-truncation)
-LDLIBS  += -ltss2-mu -lcrypto -lseccomp -lpthread
+LDLIBS  += -ltss2-sys -ltss2-tctildr -ltss2-mu -lcrypto -lseccomp -lpthread
 BUILD   ?= build
 
 ENGINE_SRC := $(wildcard src/engine/*.c src/engine/cmd/*.c src/crypto/*.c src/tlog/*.c)
@@ -16,6 +16,8 @@ HOST_SRC   := $(wildcard src/store/*.c src/platform/*.c src/server/*.c)
 # (plain, ASan, coverage) links it with tools/vitrum.o alone.
 HOST_SRC   += tools/state_cmd.c tools/manufacture.c tools/config.c tools/status.c tools/swtpm_cli.c
 HOST_SRC   += tools/release_cmd.c tools/log_cmd.c tools/witness_cmd.c tools/tlog_io.c
+HOST_SRC   += tools/vendor_client.c tools/owner_cmd.c
+HOST_SRC   += tools/update_cmd.c tools/verify_cmd.c tools/eventlog.c tools/fw_host.c tools/launcher.c
 LIB_SRC    := $(ENGINE_SRC) $(HOST_SRC)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 HEADERS    := $(wildcard include/vitrum/*.h src/*/*.h src/engine/cmd/*.h tools/*.h)
@@ -57,6 +59,26 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/helpers.h $(BUILD)/libvitrum.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libvitrum.a -lcmocka $(LDLIBS)
+
+# vitrum vs swtpm 0.7 over swtpm's protocol (QEMU vTPM, issue #7): ops,
+# start-up, memory of idle vTPMs.  Options: make bench-swtpm SWTPM_BENCH_ARGS="--quick".
+.PHONY: bench-swtpm
+bench-swtpm: $(BUILD)/vitrum
+	VITRUM=$(BUILD)/vitrum bench/swtpm.sh $(SWTPM_BENCH_ARGS)
+
+# In-process session benchmark / profiling driver (bench/engine_session_bench.c).
+$(BUILD)/bench/engine_session_bench: bench/engine_session_bench.c $(BUILD)/libvitrum.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libvitrum.a -ltss2-esys -ltss2-rc $(LDLIBS)
+
+# Transparency log: 1 million appends, proofs, bundle verification
+# (bench/tlog.sh; options: make bench-tlog TLOG_BENCH_ARGS="--entries 100000").
+.PHONY: bench-tlog
+$(BUILD)/bench/tlog_bench: bench/tlog_bench.c $(BUILD)/libvitrum.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Itools -o $@ $< $(BUILD)/libvitrum.a $(LDLIBS)
+bench-tlog: $(BUILD)/vitrum $(BUILD)/bench/tlog_bench
+	BUILD=$(BUILD) bench/tlog.sh $(TLOG_BENCH_ARGS)
 
 # Every test: unit, integration (tpm2-tools), the same again against an
 # ASan+UBSan build, static checks, a short fuzzing run.  Last line:

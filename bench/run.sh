@@ -180,8 +180,15 @@ done
 [ ${#ACTIVE[@]} -gt 0 ] || die "nothing to benchmark"
 
 proto_of() {
-    case "$1" in vitrum) echo mssim ;; swtpm) echo raw ;; echo) echo echo ;; esac
+    case "$1" in vitrum) echo mssim ;; swtpm) echo raw ;; echo|dfloor) echo echo ;; esac
 }
+
+# NV ops that change the index (each one a durable write on vitrum).
+is_nv_write() {
+    case "$1" in nvread*) return 1 ;; nv*) return 0 ;; *) return 1 ;; esac
+}
+NV_WRITES=0
+for op in $OPS; do is_nv_write "$op" && NV_WRITES=1; done
 
 # server_cmd TARGET PORT STATEDIR: sets CMD to the server command line,
 # pinned to SERVER_CPU.
@@ -195,6 +202,8 @@ server_cmd() {
         --ctrl "type=tcp,port=$((port + 1)),bindaddr=127.0.0.1"
         --tpmstate "dir=$dir" --flags not-need-init,startup-clear) ;;
     echo) CMD=(taskset -c "$SERVER_CPU" "$BIN/echo_server" --listen 127.0.0.1 --port "$port") ;;
+    # the echo floor with one 64-byte pwrite + fdatasync before each answer
+    dfloor) CMD=(taskset -c "$SERVER_CPU" "$BIN/fsync_floor" --serve --listen 127.0.0.1 --port "$port" "$dir") ;;
     esac
 }
 
@@ -281,6 +290,13 @@ done
 for t in "${ACTIVE[@]}"; do
     start_server "$t"
 done
+# NV writes are also compared with the disk: the fdatasync floor (no
+# network) and the echo floor that makes each request durable (dfloor).
+DFLOOR=0
+if [ "$NV_WRITES" = 1 ] && [[ " ${ACTIVE[*]} " == *" echo "* ]]; then
+    start_server dfloor
+    DFLOOR=1
+fi
 
 # op_count OP: sets N and W, the timed and warm-up requests of OP.
 op_count() {
@@ -326,14 +342,19 @@ for r in $(seq "$ROUNDS"); do
         for t in "${ACTIVE[@]}"; do
             run_one "$t" "$op" "$r"
         done
+        if is_nv_write "$op"; then
+            [ "$DFLOOR" = 1 ] && run_one dfloor "$op" "$r"
+            # the durability floor, on the disk the state directories are
+            # on, right after the runs it is compared with
+            taskset -c "$SERVER_CPU" "$BIN/fsync_floor" "$WORK" "$COUNT" |
+                sed "s/ op=fsync / op=$op /; s/\$/ round=$r/" >>"$RAW"
+        fi
     done
     if [ $HAVE_TCTI = 1 ]; then
         for t in "${ACTIVE[@]}"; do
             run_tcti "$t" "$r"
         done
     fi
-    # the durability floor, on the disk the state directories are on
-    taskset -c "$SERVER_CPU" "$BIN/fsync_floor" "$WORK" "$COUNT" | sed "s/\$/ round=$r/" >>"$RAW"
 done
 
 # ------------------------------------------------- server CPU per Sign
@@ -482,12 +503,13 @@ kratio() {
          m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f", m }'
 }
 # fsync_ratio TARGET OP: median over rounds of ops_s(TARGET, OP) divided by
-# the same round's fdatasync floor, as a percentage.
+# the fdatasync floor measured right after it (same round and op), as a
+# percentage.
 fsync_ratio() {
     awk -v A="$1" -v O="$2" '
         { for (i = 1; i <= NF; i++) { n = index($i, "="); f[substr($i, 1, n - 1)] = substr($i, n + 1) }
           if (f["op"] == O && f["label"] == A) a[f["round"]] = f["ops_s"]
-          if (f["label"] == "fsync") b[f["round"]] = f["ops_s"]
+          if (f["op"] == O && f["label"] == "fsync") b[f["round"]] = f["ops_s"]
           delete f }
         END { for (r in a) if ((r in b) && b[r] > 0) print a[r] / b[r] }' "$RAW" | sort -g |
     awk '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit }
@@ -519,6 +541,15 @@ report() {
             [ "$t" = echo ] && name="floor (echo)"
             echo "| $name | $(fmt "$o" 0) | $(fmt "$m" 1) | $(fmt "$p" 1) | $(fmt "$c" 1) | $(pratio "$t" swtpm "$op" x) | $(pratio "$t" echo "$op" pct) | $(spread "$t" "$op" ops_s) |"
         done
+        if is_nv_write "$op" && [ "$DFLOOR" = 1 ]; then
+            echo "| floor (echo + fdatasync) | $(fmt "$(med dfloor "$op" ops_s)" 0) | $(fmt "$(med dfloor "$op" median_us)" 1) |" \
+                 "$(fmt "$(med dfloor "$op" p99_us)" 1) | $(fmt "$(med dfloor "$op" srv_cpu_us_per_op)" 1) |" \
+                 "$(pratio dfloor swtpm "$op" x) | $(pratio dfloor echo "$op" pct) | $(spread dfloor "$op" ops_s) |"
+        fi
+        if is_nv_write "$op" && grep -q "label=fsync op=$op " "$RAW"; then
+            echo "| fdatasync alone (no network) | $(fmt "$(med fsync "$op" ops_s)" 0) | $(fmt "$(med fsync "$op" median_us)" 1) |" \
+                 "$(fmt "$(med fsync "$op" p99_us)" 1) | - | $(pratio fsync swtpm "$op" x) | - | $(spread fsync "$op" ops_s) |"
+        fi
         echo
     done
     echo "### servers"
@@ -534,30 +565,38 @@ report() {
              "$(fmt "$(med "$t" esys_getrandom p99_us)" 1) |"
     done
     echo
+    echo "### NV and the disk"
+    echo
     if grep -q "label=fsync" "$RAW"; then
-        echo "### NV and the disk"
+        echo "The durability floor: one 64-byte pwrite + fdatasync (in place, no size" \
+             "change) of a file on the disk the state directories are on, $COUNT times," \
+             "right after each NV write op's runs in each round; the ratio pairs each" \
+             "run with that measurement. \"echo + fdatasync\" is the echo floor doing" \
+             "the same write before each answer (network and disk together)."
         echo
-        echo "One 64-byte pwrite + fdatasync on the same disk (the durability floor):" \
-             "$(fmt "$(med fsync fsync ops_s)" 0) ops/s, median $(fmt "$(med fsync fsync median_us)" 1) µs."
-        echo
-        if [[ " $OPS " == *" nv"* ]]; then
-            echo "| op | vitrum ops/s | swtpm ops/s | vitrum vs swtpm | vitrum % of fdatasync floor |"
-            echo "|---|---:|---:|---:|---:|"
-            for op in $OPS; do
-                case "$op" in nv*) ;; *) continue ;; esac
-                echo "| $op | $(fmt "$(med vitrum "$op" ops_s)" 0) | $(fmt "$(med swtpm "$op" ops_s)" 0) |" \
-                     "$(pratio vitrum swtpm "$op" x) | $(fsync_ratio vitrum "$op") |"
-            done
-            echo
-        fi
-        echo "| server | state bytes, new TPM | with 100 NV indices of 64 bytes |"
-        echo "|---|---:|---:|"
-        for t in "${ACTIVE[@]}"; do
-            [ "$t" = echo ] && continue
-            echo "| $t | ${SIZE_EMPTY[$t]:--} | ${SIZE_100[$t]:--} |"
+        echo "| op | vitrum ops/s | swtpm ops/s | fdatasync floor ops/s | echo + fdatasync ops/s | vitrum vs swtpm | vitrum % of fdatasync floor | vitrum % of echo + fdatasync |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+        for op in $OPS; do
+            case "$op" in nv*) ;; *) continue ;; esac
+            local fl="-" fr="-" dl="-" dr="-"
+            if is_nv_write "$op"; then
+                fl=$(fmt "$(med fsync "$op" ops_s)" 0); fr=$(fsync_ratio vitrum "$op")
+                if [ "$DFLOOR" = 1 ]; then
+                    dl=$(fmt "$(med dfloor "$op" ops_s)" 0); dr=$(pratio vitrum dfloor "$op" pct)
+                fi
+            fi
+            echo "| $op | $(fmt "$(med vitrum "$op" ops_s)" 0) | $(fmt "$(med swtpm "$op" ops_s)" 0) |" \
+                 "$fl | $dl | $(pratio vitrum swtpm "$op" x) | $fr | $dr |"
         done
         echo
     fi
+    echo "| server | state bytes, new TPM | with 100 NV indices of 64 bytes |"
+    echo "|---|---:|---:|"
+    for t in "${ACTIVE[@]}"; do
+        [ "$t" = echo ] && continue
+        echo "| $t | ${SIZE_EMPTY[$t]:--} | ${SIZE_100[$t]:--} |"
+    done
+    echo
     if [ ${#CPU_OPS[@]} -gt 0 ] && grep -q "op=cpu_sign" "$RAW"; then
         echo "### server CPU per Sign vs OpenSSL"
         echo

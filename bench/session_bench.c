@@ -279,9 +279,29 @@ static int setup(bench_state *s)
     return -1;
 }
 
+/* SESSION_BENCH_PACE_US=N: the client spins N µs before each op, so that a
+ * fast op (unseal_pw) reaches the server at the pace of a slow one (an
+ * ESAPI session op costs the client ~2 ms): the server then idles, and
+ * wakes, the same way for both, and their server CPU compares only the
+ * work of the command. */
+static uint64_t pace_ns;
+
+static uint64_t now_ns(void);
+
+static void pace(void)
+{
+    uint64_t until;
+    if (!pace_ns)
+        return;
+    until = now_ns() + pace_ns;
+    while (now_ns() < until)
+        ;
+}
+
 static int once(bench_state *s)
 {
     const char *op = s->op;
+    pace();
     if (!strcmp(op, "salted_rsa") || !strcmp(op, "salted_ecc")) {
         ESYS_TR ses;
         if (hmac_session(s->key, 0, &ses))
@@ -328,6 +348,8 @@ int main(int argc, char **argv)
     long count = atol(argv[3]), warmup = atol(argv[4]);
     const char *label = argv[5];
     long server_pid = argc > 6 ? atol(argv[6]) : 0;
+    if (getenv("SESSION_BENCH_PACE_US"))
+        pace_ns = (uint64_t)atol(getenv("SESSION_BENCH_PACE_US")) * 1000u;
     if (count < 1 || warmup < 0) {
         fprintf(stderr, "session_bench: error: bad count/warmup\n");
         return 2;

@@ -6,6 +6,9 @@
 #   bench/sessions.sh                      # 5 rounds
 #   bench/sessions.sh --rounds 9 --count 300
 #   VITRUM=build-x/vitrum bench/sessions.sh
+#   SESSION_BENCH_PACE_US=2500 bench/sessions.sh --ops "unseal_pw unseal_hmacenc"
+#                                          # the client spins 2.5 ms before each op,
+#                                          # so fast and slow ops wake the server alike
 #
 # Prints a markdown table: per op the median ops/s of each server, the median
 # of the per-round ratios vitrum/swtpm, the server's CPU time per op (from
@@ -27,7 +30,7 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=$2; shift ;;
     --count) COUNT=$2; shift ;;
     --ops) OPS=$2; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "sessions.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift

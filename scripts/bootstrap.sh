@@ -6,7 +6,7 @@ set -eu
 BUILD_PKGS="build-essential pkg-config libssl-dev libtss2-dev libseccomp-dev scdoc"
 TEST_PKGS="$BUILD_PKGS libcmocka-dev tpm2-tools libtss2-tcti-mssim0 libtss2-tcti-swtpm0 tpm2-openssl
  swtpm swtpm-tools openssl python3 clang libclang-rt-14-dev procps util-linux iproute2 cppcheck xxd lintian man-db groff adduser qemu-system-x86 seabios busybox-static
- python3-tpm2-pytss cryptsetup-bin"
+ python3-tpm2-pytss cryptsetup-bin golang-go golang-golang-x-mod-dev"
 
 case "${1:-build}" in
 build) pkgs=$BUILD_PKGS ;;

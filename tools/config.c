@@ -28,7 +28,7 @@ static const struct {
     { "startup", K_STARTUP },   { "key", K_SECRET_SPEC },   { "nv-size", K_SIZE },
     { "keep-loaded", K_BOOL },  { "no-sandbox", K_BOOL },   { "manufacture", K_BOOL },
     { "ca-key", K_PATH },       { "ca-cert", K_PATH },      { "log", K_LOG },
-    { "log-level", K_LOG_LEVEL },
+    { "log-level", K_LOG_LEVEL }, { "instances", K_PATH },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -333,4 +333,22 @@ int vt_config_merge(int argc, char **argv, int *out_argc, char ***out_argv)
     *out_argc = n;
     *out_argv = nv;
     return 0;
+}
+
+/* The state directory when none is given: $VITRUM_STATE, /var/lib/vitrum
+ * for root, else the XDG state directory. */
+void vt_default_state_dir(char *buf, size_t len)
+{
+    const char *env = getenv("VITRUM_STATE");
+    const char *xdg = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+
+    if (env && *env)
+        snprintf(buf, len, "%s", env);
+    else if (geteuid() == 0)
+        snprintf(buf, len, "/var/lib/vitrum");
+    else if (xdg && *xdg)
+        snprintf(buf, len, "%s/vitrum", xdg);
+    else
+        snprintf(buf, len, "%s/.local/state/vitrum", home ? home : ".");
 }

@@ -35,4 +35,7 @@ void vt_config_free(int argc, char **argv);
 /* The configuration file vt_config_merge read ("" for none). */
 const char *vt_config_path(void);
 
+/* The default state directory (VITRUM_STATE, /var/lib/vitrum, XDG). */
+void vt_default_state_dir(char *buf, size_t len);
+
 #endif

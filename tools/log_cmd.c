@@ -25,6 +25,7 @@
 static const char usage_log[] =
     "Usage: vitrum log init DIR --origin ORIGIN [--key KEY]\n"
     "       vitrum log add DIR BUNDLE... [--key VKEY]\n"
+    "       vitrum log add DIR --batch FILE [BUNDLE...] [--key VKEY]\n"
     "       vitrum log checkpoint DIR\n"
     "       vitrum log prove DIR --index I [--size N]\n"
     "       vitrum log prove DIR --consistency OLD NEW\n"
@@ -35,7 +36,9 @@ static const char usage_log[] =
     "init        create the log DIR for ORIGIN (its checkpoint origin line), signing\n"
     "            with KEY (a signer key file), or a new key named ORIGIN\n"
     "add         append the manifest of each BUNDLE (checked against VKEY if\n"
-    "            given); prints each entry's index once it is durable\n"
+    "            given); prints each entry's index once it is durable; --batch\n"
+    "            also reads bundle paths, one a line, from FILE (- for stdin):\n"
+    "            the whole call is one durable commit\n"
     "checkpoint  sign and print a checkpoint of the whole tree (DIR/checkpoint)\n"
     "prove       print an inclusion proof of entry I in the tree of size N\n"
     "            (default: the whole tree), or a consistency proof between two\n"
@@ -56,6 +59,11 @@ typedef struct {
     int lock_fd;
     uint64_t size, data_end;
     vt_tlog_hash *leaves; /* the first `size` leaf hashes, when loaded */
+    /* The hash store (store_open): `leaves` (level 0) and `nodes` (the
+     * interior nodes in vt_tlog_node_pos order), read with pread. */
+    int leaves_fd, nodes_fd;
+    vt_tlog_hash *mem_nodes; /* a log without a complete `nodes` file, opened
+                                read-only: its nodes computed in memory */
 } vt_log;
 
 static void path_of(char *out, size_t cap, const char *dir, const char *name)
@@ -107,6 +115,8 @@ static int log_open(vt_log *l, const char *dir, bool exclusive)
     memset(l, 0, sizeof(*l));
     l->dir = dir;
     l->lock_fd = -1;
+    l->leaves_fd = -1;
+    l->nodes_fd = -1;
     if (read_small(dir, "config", cfg, sizeof(cfg)) != 0)
         return -1;
     if (strncmp(cfg, "vitrum-log/v1\norigin ", 21) != 0 || !(e = strchr(cfg + 21, '\n'))) {
@@ -129,8 +139,15 @@ static void log_close(vt_log *l)
 {
     if (l->lock_fd >= 0)
         close(l->lock_fd);
+    if (l->leaves_fd >= 0)
+        close(l->leaves_fd);
+    if (l->nodes_fd >= 0)
+        close(l->nodes_fd);
     free(l->leaves);
+    free(l->mem_nodes);
     l->leaves = NULL;
+    l->mem_nodes = NULL;
+    l->leaves_fd = l->nodes_fd = -1;
 }
 
 static int load_leaves(vt_log *l)
@@ -161,12 +178,117 @@ static int load_leaves(vt_log *l)
     return 0;
 }
 
-static int get_leaf(void *ctx, uint64_t i, vt_tlog_hash *out)
+/* ---- the hash store: O(log size) reads per root or proof ---- */
+
+static int pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = pread(fd, (uint8_t *)buf + got, len - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+/* vt_tlog_node_fn over the committed tree: leaves from `leaves`, interior
+ * nodes from `nodes` (or mem_nodes). */
+static int get_node(void *ctx, unsigned level, uint64_t index, vt_tlog_hash *out)
 {
     const vt_log *l = ctx;
-    if (i >= l->size)
+    uint64_t pos;
+    if (level >= 63 || index >= (l->size >> level))
+        return -1; /* not a complete node of the committed tree */
+    if (level == 0)
+        return pread_all(l->leaves_fd, out->h, 32, index * VT_TLOG_HASH_SIZE);
+    pos = vt_tlog_node_pos(level, index);
+    if (l->mem_nodes) {
+        *out = l->mem_nodes[pos];
+        return 0;
+    }
+    return pread_all(l->nodes_fd, out->h, 32, pos * VT_TLOG_HASH_SIZE);
+}
+
+/* Append leaf n (hash h) to a tree of n leaves whose frontier fr[L] holds
+ * node (L, (n >> L) - 1) for every bit L set in n; the interior nodes it
+ * completes go to out (at most 64), lowest first, as vt_tlog_node_pos
+ * orders them.  Returns their number. */
+static unsigned frontier_append(vt_tlog_hash fr[64], uint64_t n, const vt_tlog_hash *h,
+                                vt_tlog_hash *out)
+{
+    vt_tlog_hash cur = *h;
+    unsigned lv;
+    for (lv = 0; (n >> lv) & 1; lv++) {
+        vt_tlog_node_hash(&fr[lv], &cur, &cur);
+        out[lv] = cur;
+    }
+    fr[lv] = cur;
+    return lv;
+}
+
+/* All interior nodes of the first l->size leaves (loaded), malloc'd. */
+static vt_tlog_hash *build_nodes(const vt_log *l)
+{
+    uint64_t count = vt_tlog_node_count(l->size), pos = 0, i;
+    vt_tlog_hash fr[64], *nodes = malloc((count ? count : 1) * sizeof(*nodes));
+    if (!nodes)
+        return NULL;
+    for (i = 0; i < l->size; i++)
+        pos += frontier_append(fr, i, &l->leaves[i], nodes + pos);
+    return nodes;
+}
+
+/* Open the hash store of the committed tree.  `nodes` is derived from
+ * `leaves`: a writer truncates what an interrupted add left after the
+ * committed end, and (re)builds a missing or short file (a log made before
+ * the file existed); a reader computes the nodes in memory instead. */
+static int store_open(vt_log *l, bool writer)
+{
+    char path[4096];
+    uint64_t want = vt_tlog_node_count(l->size) * VT_TLOG_HASH_SIZE;
+    struct stat st;
+
+    path_of(path, sizeof(path), l->dir, "leaves");
+    l->leaves_fd = open(path, (writer ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    if (l->leaves_fd < 0 || fstat(l->leaves_fd, &st) != 0) {
+        fprintf(stderr, "vitrum: %s: %s\n", path, strerror(errno));
         return -1;
-    *out = l->leaves[i];
+    }
+    if ((uint64_t)st.st_size < l->size * VT_TLOG_HASH_SIZE) {
+        fprintf(stderr, "vitrum: %s: shorter than the committed tree (%llu entries)\n", path,
+                (unsigned long long)l->size);
+        return -1;
+    }
+    path_of(path, sizeof(path), l->dir, "nodes");
+    l->nodes_fd = open(path, writer ? O_RDWR | O_CREAT | O_CLOEXEC : O_RDONLY | O_CLOEXEC, 0644);
+    if (l->nodes_fd >= 0 && fstat(l->nodes_fd, &st) != 0) {
+        fprintf(stderr, "vitrum: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (l->nodes_fd >= 0 && (uint64_t)st.st_size >= want)
+        return writer && ftruncate(l->nodes_fd, (off_t)want) != 0 ? -1 : 0;
+    if (writer && l->nodes_fd < 0) {
+        fprintf(stderr, "vitrum: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    /* Missing or short: rebuild from the leaves. */
+    if (load_leaves(l) != 0 || !(l->mem_nodes = build_nodes(l)))
+        return -1;
+    if (writer) {
+        if (ftruncate(l->nodes_fd, 0) != 0 ||
+            vt_io_write_all(l->nodes_fd, l->mem_nodes, (size_t)want) != 0 ||
+            fdatasync(l->nodes_fd) != 0) {
+            fprintf(stderr, "vitrum: %s: %s\n", path, strerror(errno));
+            return -1;
+        }
+        free(l->mem_nodes);
+        l->mem_nodes = NULL;
+    }
+    free(l->leaves);
+    l->leaves = NULL;
     return 0;
 }
 
@@ -247,20 +369,20 @@ static int cmd_init(int argc, char **argv)
     return 0;
 }
 
-/* The signed manifest note of a bundle file (malloc'd copy). */
-static int bundle_manifest(const char *path, const vt_note_key *key, uint8_t **note,
-                           size_t *len)
+/* The signed manifest note of a bundle file: *buf is the malloc'd file,
+ * *note points into it. */
+static int bundle_manifest(const char *path, const vt_note_key *key, uint8_t **buf,
+                           const uint8_t **note, size_t *len)
 {
-    uint8_t *buf;
     size_t blen;
     vt_bundle b;
     vt_note n;
     vt_manifest m;
     vt_tlog_rc rc;
 
-    if (vt_io_read(path, &buf, &blen, MAX_BUNDLE) != 0)
+    if (vt_io_read(path, buf, &blen, MAX_BUNDLE) != 0)
         return -1;
-    rc = vt_bundle_parse(&b, buf, blen);
+    rc = vt_bundle_parse(&b, *buf, blen);
     if (rc == VT_TLOG_OK)
         rc = vt_note_parse(&n, (const char *)b.manifest, b.manifest_len);
     if (rc == VT_TLOG_OK)
@@ -271,17 +393,12 @@ static int bundle_manifest(const char *path, const vt_note_key *key, uint8_t **n
         fprintf(stderr, "vitrum: %s: refused: %s\n", path,
                 rc == VT_TLOG_EFORMAT ? "not a bundle with a valid manifest"
                                       : vt_tlog_strerror(rc));
-        free(buf);
+        free(*buf);
+        *buf = NULL;
         return -1;
     }
-    *note = malloc(b.manifest_len);
-    if (!*note) {
-        free(buf);
-        return -1;
-    }
-    memcpy(*note, b.manifest, b.manifest_len);
+    *note = b.manifest;
     *len = b.manifest_len;
-    free(buf);
     return 0;
 }
 
@@ -301,16 +418,173 @@ static int open_at_end(const char *dir, const char *name, uint64_t end)
     return fd;
 }
 
+/* An append buffer in front of a file descriptor. */
+typedef struct {
+    int fd;
+    uint8_t *b;
+    size_t n, cap;
+    uint64_t off; /* file offset of b[0] */
+} wbuf;
+
+static int pwrite_all(int fd, const void *p, size_t len, uint64_t off)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t r = pwrite(fd, (const uint8_t *)p + done, len - done, (off_t)(off + done));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        done += (size_t)r;
+    }
+    return 0;
+}
+
+static int wb_flush(wbuf *w)
+{
+    if (w->n && pwrite_all(w->fd, w->b, w->n, w->off) != 0)
+        return -1;
+    w->off += w->n;
+    w->n = 0;
+    return 0;
+}
+
+static int wb_put(wbuf *w, const void *p, size_t len)
+{
+    if (w->n + len > w->cap && wb_flush(w) != 0)
+        return -1;
+    if (len > w->cap) { /* larger than the buffer: write through */
+        if (pwrite_all(w->fd, p, len, w->off) != 0)
+            return -1;
+        w->off += len;
+        return 0;
+    }
+    memcpy(w->b + w->n, p, len);
+    w->n += len;
+    return 0;
+}
+
+/* A writer's append session: the three files at their committed ends and
+ * the frontier of the committed tree. */
+typedef struct {
+    vt_log *l;
+    wbuf data, leaves, nodes;
+    uint64_t size, end; /* uncommitted size and data length */
+    vt_tlog_hash fr[64];
+} appender;
+
+#define WBUF_CAP (1u << 20)
+
+static int app_open(appender *a, vt_log *l)
+{
+    unsigned lv;
+    memset(a, 0, sizeof(*a));
+    a->l = l;
+    a->data.fd = -1;
+    if (store_open(l, true) != 0)
+        return -1;
+    a->data.fd = open_at_end(l->dir, "data", l->data_end);
+    if (a->data.fd < 0 || ftruncate(l->leaves_fd, (off_t)(l->size * VT_TLOG_HASH_SIZE)) != 0)
+        return -1;
+    a->data.off = l->data_end;
+    a->leaves.fd = l->leaves_fd;
+    a->leaves.off = l->size * VT_TLOG_HASH_SIZE;
+    a->nodes.fd = l->nodes_fd;
+    a->nodes.off = vt_tlog_node_count(l->size) * VT_TLOG_HASH_SIZE;
+    a->data.cap = a->leaves.cap = a->nodes.cap = WBUF_CAP;
+    a->data.b = malloc(WBUF_CAP);
+    a->leaves.b = malloc(WBUF_CAP);
+    a->nodes.b = malloc(WBUF_CAP);
+    if (!a->data.b || !a->leaves.b || !a->nodes.b)
+        return -1;
+    a->size = l->size;
+    a->end = l->data_end;
+    for (lv = 0; lv < 63; lv++)
+        if (((l->size >> lv) & 1) && get_node(l, lv, (l->size >> lv) - 1, &a->fr[lv]) != 0) {
+            fprintf(stderr, "vitrum: %s/nodes: damaged\n", l->dir);
+            return -1;
+        }
+    return 0;
+}
+
+static void app_close(appender *a)
+{
+    if (a->data.fd >= 0)
+        close(a->data.fd);
+    free(a->data.b);
+    free(a->leaves.b);
+    free(a->nodes.b);
+}
+
+static int app_add(appender *a, const uint8_t *note, size_t len)
+{
+    vt_tlog_hash h, made[64];
+    uint8_t hdr[4];
+    unsigned k;
+    vt_tlog_leaf_hash(note, len, &h);
+    k = frontier_append(a->fr, a->size, &h, made);
+    vt_put_be32(hdr, (uint32_t)len);
+    if (wb_put(&a->data, hdr, 4) != 0 || wb_put(&a->data, note, len) != 0 ||
+        wb_put(&a->leaves, h.h, 32) != 0 || wb_put(&a->nodes, made, k * sizeof(made[0])) != 0) {
+        fprintf(stderr, "vitrum: %s: write failed: %s\n", a->l->dir, strerror(errno));
+        return -1;
+    }
+    a->size++;
+    a->end += 4 + len;
+    return 0;
+}
+
+/* Durable order: the entries, leaf hashes and nodes, then the tree file
+ * that commits them (written to a temporary file, fsync, rename, fsync of
+ * the directory). */
+static int app_commit(appender *a)
+{
+    if (wb_flush(&a->data) != 0 || wb_flush(&a->leaves) != 0 || wb_flush(&a->nodes) != 0 ||
+        fdatasync(a->data.fd) != 0 || fdatasync(a->leaves.fd) != 0 ||
+        fdatasync(a->nodes.fd) != 0 || write_tree(a->l, a->size, a->end) != 0) {
+        fprintf(stderr, "vitrum: %s: could not commit: %s\n", a->l->dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Strip the line end of a batch line; false for an empty line. */
+static bool batch_line(char *line, ssize_t n)
+{
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = 0;
+    return n > 0;
+}
+
+static int add_bundle(appender *a, const char *path, const vt_note_key *key)
+{
+    const uint8_t *note;
+    uint8_t *buf;
+    size_t len;
+    int rc;
+    if (bundle_manifest(path, key, &buf, &note, &len) != 0)
+        return -1;
+    rc = app_add(a, note, len);
+    free(buf);
+    return rc;
+}
+
 static int cmd_add(int argc, char **argv)
 {
     static const struct option opts[] = { { "key", required_argument, NULL, 'k' },
+                                          { "batch", required_argument, NULL, 'b' },
                                           { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
     vt_note_key key;
     bool have_key = false;
+    const char *batch = NULL;
+    FILE *bf = NULL;
+    char *line = NULL;
+    size_t linecap = 0;
+    appender a;
     vt_log l;
-    int c, dfd = -1, lfd = -1, rc = 1, i, first;
-    uint64_t size, end;
+    int c, rc = 1, i;
+    uint64_t first;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -319,56 +593,58 @@ static int cmd_add(int argc, char **argv)
                 return 2;
             have_key = true;
             break;
+        case 'b': batch = optarg; break;
         case 'h': fputs(usage_log, stdout); return 0;
         default: fputs(usage_log, stderr); return 2;
         }
     }
-    if (optind + 2 > argc) {
+    if (optind + 1 > argc || (!batch && optind + 2 > argc)) {
         fputs(usage_log, stderr);
         return 2;
     }
-    if (log_open(&l, argv[optind], true) != 0) {
-        log_close(&l);
-        return 1;
-    }
-    first = optind + 1;
-    dfd = open_at_end(l.dir, "data", l.data_end);
-    lfd = open_at_end(l.dir, "leaves", l.size * VT_TLOG_HASH_SIZE);
-    if (dfd < 0 || lfd < 0)
-        goto done;
-    size = l.size;
-    end = l.data_end;
-    for (i = first; i < argc; i++) {
-        uint8_t *note, hdr[4];
-        size_t len;
-        vt_tlog_hash h;
-        if (bundle_manifest(argv[i], have_key ? &key : NULL, &note, &len) != 0)
-            goto done;
-        vt_tlog_leaf_hash(note, len, &h);
-        vt_put_be32(hdr, (uint32_t)len);
-        if (vt_io_write_all(dfd, hdr, 4) != 0 || vt_io_write_all(dfd, note, len) != 0 ||
-            vt_io_write_all(lfd, h.h, sizeof(h.h)) != 0) {
-            fprintf(stderr, "vitrum: %s: write failed: %s\n", l.dir, strerror(errno));
-            free(note);
-            goto done;
+    if (batch) {
+        bf = strcmp(batch, "-") ? fopen(batch, "re") : stdin;
+        if (!bf) {
+            fprintf(stderr, "vitrum: %s: %s\n", batch, strerror(errno));
+            return 1;
         }
-        free(note);
-        size++;
-        end += 4 + len;
     }
-    /* Durable order: the entries, then the tree file that commits them. */
-    if (fsync(dfd) != 0 || fsync(lfd) != 0 || write_tree(&l, size, end) != 0) {
-        fprintf(stderr, "vitrum: %s: could not commit: %s\n", l.dir, strerror(errno));
+    memset(&a, 0, sizeof(a));
+    a.data.fd = -1;
+    if (log_open(&l, argv[optind], true) != 0 || app_open(&a, &l) != 0)
+        goto done;
+    first = l.size;
+    /* The bundles named as operands, then those listed in the batch file,
+     * all committed together. */
+    for (i = optind + 1; i < argc; i++)
+        if (add_bundle(&a, argv[i], have_key ? &key : NULL) != 0)
+            goto done;
+    while (bf) {
+        ssize_t n = getline(&line, &linecap, bf);
+        if (n < 0)
+            break;
+        if (batch_line(line, n) && add_bundle(&a, line, have_key ? &key : NULL) != 0)
+            goto done;
+    }
+    if (bf && ferror(bf)) {
+        fprintf(stderr, "vitrum: %s: read error\n", batch);
         goto done;
     }
-    for (i = first; i < argc; i++)
-        printf("index %llu\n", (unsigned long long)(l.size + (uint64_t)(i - first)));
+    if (a.size == first) {
+        fprintf(stderr, "vitrum: %s: no bundle to add\n", batch ? batch : argv[optind]);
+        goto done;
+    }
+    if (app_commit(&a) != 0)
+        goto done;
+    /* Only now that the batch is durable. */
+    for (; first < a.size; first++)
+        printf("index %llu\n", (unsigned long long)first);
     rc = 0;
 done:
-    if (dfd >= 0)
-        close(dfd);
-    if (lfd >= 0)
-        close(lfd);
+    free(line);
+    if (bf && bf != stdin)
+        fclose(bf);
+    app_close(&a);
     log_close(&l);
     return rc;
 }
@@ -381,7 +657,7 @@ static int make_checkpoint(vt_log *l, char **note, size_t *len)
     vt_signer s;
     int n, rc;
 
-    if (vt_tlog_root(get_leaf, l, l->size, &root) != VT_TLOG_OK)
+    if (vt_tlog_root_nodes(get_node, l, l->size, &root) != VT_TLOG_OK)
         return -1;
     vt_b64_encode(root.h, 32, b64, sizeof(b64));
     n = snprintf(text, sizeof(text), "%s\n%llu\n%s\n", l->origin,
@@ -405,7 +681,7 @@ static int cmd_checkpoint(int argc, char **argv)
         fputs(usage_log, argc == 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
         return argc == 2 && !strcmp(argv[1], "--help") ? 0 : 2;
     }
-    if (log_open(&l, argv[1], true) == 0 && load_leaves(&l) == 0 &&
+    if (log_open(&l, argv[1], true) == 0 && store_open(&l, true) == 0 &&
         make_checkpoint(&l, &note, &len) == 0) {
         char path[4096];
         path_of(path, sizeof(path), l.dir, "checkpoint");
@@ -468,15 +744,24 @@ static int prove_bundle(vt_log *l, const char *in, const char *out)
         goto done;
     }
     vt_tlog_leaf_hash(b.manifest, b.manifest_len, &leaf);
-    for (idx = 0; idx < c.size; idx++)
-        if (!memcmp(l->leaves[idx].h, leaf.h, 32))
+    /* The first entry with this leaf hash: a scan of `leaves` in chunks. */
+    for (idx = 0; idx < c.size;) {
+        vt_tlog_hash chunk[4096];
+        size_t k, w = c.size - idx < 4096 ? (size_t)(c.size - idx) : 4096;
+        if (pread_all(l->leaves_fd, chunk, w * sizeof(chunk[0]), idx * VT_TLOG_HASH_SIZE) != 0)
+            goto done;
+        for (k = 0; k < w && memcmp(chunk[k].h, leaf.h, 32); k++)
+            ;
+        idx += k;
+        if (k < w)
             break;
+    }
     if (idx == c.size) {
         fprintf(stderr, "vitrum: %s: its manifest is not in the log's latest checkpoint "
                         "(vitrum log add, then vitrum log checkpoint)\n", in);
         goto done;
     }
-    if (vt_tlog_prove_inclusion(get_leaf, l, idx, c.size, proof, 64, &n) != VT_TLOG_OK)
+    if (vt_tlog_prove_inclusion_nodes(get_node, l, idx, c.size, proof, 64, &n) != VT_TLOG_OK)
         goto done;
     res = malloc(blen + cplen + 32 + 8 + n * 32);
     if (!res)
@@ -549,7 +834,7 @@ static int cmd_prove(int argc, char **argv)
         return 2;
     }
     memset(&p, 0, sizeof(p));
-    if (log_open(&l, argv[optind], false) != 0 || load_leaves(&l) != 0)
+    if (log_open(&l, argv[optind], false) != 0 || store_open(&l, false) != 0)
         goto done;
     if (bundle) {
         rc = prove_bundle(&l, bundle, out);
@@ -577,8 +862,10 @@ static int cmd_prove(int argc, char **argv)
         goto done;
     }
     trc = p.consistency
-              ? vt_tlog_prove_consistency(get_leaf, &l, p.a, p.b, p.hash, VT_TLOG_MAX_PROOF, &p.n)
-              : vt_tlog_prove_inclusion(get_leaf, &l, p.a, p.b, p.hash, VT_TLOG_MAX_PROOF, &p.n);
+              ? vt_tlog_prove_consistency_nodes(get_node, &l, p.a, p.b, p.hash,
+                                                VT_TLOG_MAX_PROOF, &p.n)
+              : vt_tlog_prove_inclusion_nodes(get_node, &l, p.a, p.b, p.hash,
+                                              VT_TLOG_MAX_PROOF, &p.n);
     if (trc != VT_TLOG_OK || !(text = vt_proof_format(&p))) {
         fprintf(stderr, "vitrum: %s: %s\n", l.dir, vt_tlog_strerror(trc));
         goto done;
@@ -648,9 +935,10 @@ static int cmd_verify(int argc, char **argv)
                     proof, (unsigned long long)c.size);
             goto done;
         }
-        if (bundle_manifest(bundle, NULL, &note, &nlen) != 0)
+        const uint8_t *mnote;
+        if (bundle_manifest(bundle, NULL, &note, &mnote, &nlen) != 0)
             goto done;
-        vt_tlog_leaf_hash(note, nlen, &leaf);
+        vt_tlog_leaf_hash(mnote, nlen, &leaf);
         trc = vt_tlog_verify_inclusion(&leaf, p.a, p.b, p.hash, p.n, &c.root);
         if (trc != VT_TLOG_OK) {
             fprintf(stderr, "vitrum: refused: %s is not entry %llu of the checkpoint: %s\n",
@@ -729,7 +1017,8 @@ static int write_tile(const char *path_in, const void *data, size_t len, bool fu
         return 0; /* full tiles are immutable */
     if (mkdirs_for(path) != 0)
         return -1;
-    return vt_io_write_atomic(path, data, len, 0644);
+    /* Made durable all at once (syncfs) before the checkpoint is written. */
+    return vt_io_write_replace(path, data, len, 0644);
 }
 
 static int cmd_tiles(int argc, char **argv)
@@ -808,7 +1097,17 @@ static int cmd_tiles(int argc, char **argv)
         if (write_tile(path, bundle, blen, w == 256) != 0)
             goto done;
     }
-    /* The checkpoint last, so every tile it needs is there. */
+    /* The checkpoint last, so every tile it needs is there, on disk. */
+    {
+        int dfd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || syncfs(dfd) != 0) {
+            fprintf(stderr, "vitrum: %s: %s\n", argv[2], strerror(errno));
+            if (dfd >= 0)
+                close(dfd);
+            goto done;
+        }
+        close(dfd);
+    }
     path_of(path, sizeof(path), argv[2], "checkpoint");
     if (vt_io_write_atomic(path, cp, cplen, 0644) != 0)
         goto done;

@@ -80,6 +80,30 @@ int vt_io_fsync_dir(const char *dir)
     return rc;
 }
 
+int vt_io_write_replace(const char *path, const void *data, size_t len, int mode)
+{
+    char tmp[4096];
+    int fd;
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+        return -1;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0 || vt_io_write_all(fd, data, len) != 0) {
+        fprintf(stderr, "vitrum: %s: %s\n", tmp, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        return -1;
+    }
+    close(fd);
+    if (rename(tmp, path) != 0) {
+        fprintf(stderr, "vitrum: %s: %s\n", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
 int vt_io_write_atomic(const char *path, const void *data, size_t len, int mode)
 {
     char tmp[4096], dir[4096];

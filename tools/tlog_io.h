@@ -17,6 +17,9 @@ int vt_io_read(const char *path, uint8_t **buf, size_t *len, size_t max);
  * fsync it, rename it over path, fsync the directory. */
 int vt_io_write_atomic(const char *path, const void *data, size_t len, int mode);
 int vt_io_fsync_dir(const char *dir);
+/* Replace path (temporary file, rename) without syncing: for many files
+ * made durable together afterwards (syncfs). */
+int vt_io_write_replace(const char *path, const void *data, size_t len, int mode);
 int vt_io_write_all(int fd, const void *p, size_t n);
 
 /* A signer key file: "PRIVATE+KEY+name+hex8+base64(type||seed)\n" (the

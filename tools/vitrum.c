@@ -24,7 +24,12 @@
 #include "release_cmd.h"
 #include "log_cmd.h"
 #include "witness_cmd.h"
+#include "owner_cmd.h"
 #include "swtpm_cli.h"
+#include "server/instances.h"
+#include "update_cmd.h"
+#include "verify_cmd.h"
+#include "launcher.h"
 
 
 #if defined(__SANITIZE_ADDRESS__) || defined(VT_COVERAGE_BUILD)
@@ -60,6 +65,13 @@ static const char usage_main[] =
     "             static tiles (vitrum log --help)\n"
     "  witness    cosign a log's checkpoints that are consistent with the last\n"
     "             one seen (vitrum witness --help)\n"
+    "  owner      the release keys, policy and SVN floors the TPM trusts for\n"
+    "             firmware (vitrum owner --help)\n"
+    "  update     stage a release of vitrum, verified by the TPM, in an update\n"
+    "             slot that the next vitrum serve runs (vitrum update --help)\n"
+    "  verify     verify an image with the TPM, then measure it into a PCR and\n"
+    "             a TCG event log (vitrum verify --help)\n"
+    "  selftest   run the engine's known-answer tests (exit status 0 or 1)\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help (also: vitrum <command> --help)\n"
@@ -70,6 +82,7 @@ static const char usage_serve[] =
     "                    [--key SPEC] [--nv-size SIZE] [--keep-loaded] [--no-sandbox]\n"
     "                    [--manufacture [--ca-key FILE --ca-cert FILE]]\n"
     "                    [--config FILE] [--log stderr|syslog|FILE] [--log-level LEVEL]\n"
+    "       vitrum serve --instances DIR [--key SPEC] [--nv-size SIZE] [--no-sandbox] [--log ...]\n"
     "\n"
     "Serve a TPM 2.0 in the foreground with the mssim protocol (the TPM 2.0\n"
     "reference simulator's): TPM commands on ADDR:N, platform signals (power,\n"
@@ -104,6 +117,12 @@ static const char usage_serve[] =
     "  --keep-loaded    keep the objects, sequences and sessions a connection\n"
     "                   loaded when it closes (by default they are flushed, as\n"
     "                   /dev/tpmrm0 does: tpm2-tools never flushes them itself)\n"
+    "  --instances DIR  serve one vTPM per subdirectory DIR/NAME (its state\n"
+    "                   directory) with the swtpm protocol, for QEMU/libvirt:\n"
+    "                   control socket DIR/NAME.ctrl, data socket DIR/NAME.data;\n"
+    "                   opened when a client connects, released when idle;\n"
+    "                   SIGHUP rescans DIR (--port, --listen, --state, --startup,\n"
+    "                   --keep-loaded and --manufacture do not apply)\n"
     "  --no-sandbox     do not enter the seccomp sandbox (for debugging); core\n"
     "                   dumps stay disabled\n"
     "                   (--keep-loaded, --no-sandbox and --manufacture also take\n"
@@ -127,22 +146,6 @@ static const char usage_serve[] =
     "it listens.  It logs one line per event, never a secret, and exits\n"
     "non-zero with a one-line error when the port is taken or the state\n"
     "directory is unusable.\n";
-
-static void default_state_dir(char *buf, size_t len)
-{
-    const char *env = getenv("VITRUM_STATE");
-    const char *xdg = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
-
-    if (env && *env)
-        snprintf(buf, len, "%s", env);
-    else if (geteuid() == 0)
-        snprintf(buf, len, "/var/lib/vitrum");
-    else if (xdg && *xdg)
-        snprintf(buf, len, "%s/vitrum", xdg);
-    else
-        snprintf(buf, len, "%s/.local/state/vitrum", home ? home : ".");
-}
 
 /* "65536", "64K", "64KiB", "1M": a size in octets.  0 or -1. */
 static int parse_size(const char *s, size_t *out)
@@ -260,7 +263,7 @@ static int cmd_manufacture(int argc, char **argv)
         return 2;
     }
     if (!*state)
-        default_state_dir(state, sizeof(state));
+        vt_default_state_dir(state, sizeof(state));
     return vt_manufacture(state, key, &cfg, &mfg);
 }
 
@@ -281,10 +284,16 @@ static int cmd_serve(int argc, char **argv)
         { "config", required_argument, NULL, 'c' },
         { "log", required_argument, NULL, 'g' },
         { "log-level", required_argument, NULL, 'G' },
+        { "instances", required_argument, NULL, 'I' },
+        { VT_LAUNCHER_OPTION, required_argument, NULL, 'F' }, /* internal: launcher.h */
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     bool sandbox = true, manufacture = false, keep_loaded = false;
+    const char *instances = NULL;
+    const char *fw_bundle = NULL;
+    int serve_argc = argc;
+    char **serve_argv = argv;
     const char *log_target = NULL;
     vt_log_level log_level = VT_LOG_INFO;
     vt_mfg_opts mfg = { .if_absent = true };
@@ -365,12 +374,18 @@ static int cmd_serve(int argc, char **argv)
             break;
         case 'K': mfg.ca_key = optarg; break;
         case 'C': mfg.ca_cert = optarg; break;
+        case 'F': fw_bundle = optarg; break;
+        case 'I': instances = optarg; break;
         case 'h': fputs(usage_serve, stdout); return 0;
         default: fputs(usage_serve, stderr); return 2;
         }
     }
     if (optind != argc) {
         fprintf(stderr, "vitrum: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (instances && manufacture) {
+        fprintf(stderr, "vitrum: --manufacture does not go with --instances (vitrum manufacture --state DIR/NAME)\n");
         return 2;
     }
     if ((mfg.ca_key || mfg.ca_cert) && !manufacture) {
@@ -382,7 +397,7 @@ static int cmd_serve(int argc, char **argv)
         return 2;
     }
     if (!*state)
-        default_state_dir(state, sizeof(state));
+        vt_default_state_dir(state, sizeof(state));
 
     if (vt_log_open(log_target, log_level, err, sizeof(err)) != 0) {
         fprintf(stderr, "vitrum: %s\n", err);
@@ -390,8 +405,20 @@ static int cmd_serve(int argc, char **argv)
     }
     if (*vt_config_path())
         vt_log(VT_LOG_DEBUG, "configuration file %s", vt_config_path());
+    if (instances) {
+        /* many vTPMs, swtpm protocol (server/instances.h) */
+        vt_instances_cfg icfg = { .dir = instances, .key = key, .engine_cfg = cfg,
+                                  .sandbox = sandbox && !VT_SANITIZER_BUILD,
+                                  .log_level = log_level == VT_LOG_DEBUG ? 20 : 1 };
+        c = vt_instances_serve(&icfg);
+        vt_log_close();
+        return c;
+    }
     if (vt_notify_init() < 0)
         vt_log(VT_LOG_WARN, "NOTIFY_SOCKET is not usable; systemd will not hear that the server is ready");
+    /* an update staged in DIR/slots: verified, self-tested and exec'd (no
+     * return), or the reason it is not is logged */
+    vt_launcher_run(state, key, &cfg, fw_bundle, serve_argc, serve_argv);
     if (vt_store_open(&store, state) != 0 || (key && vt_store_set_key(&store, key) != 0)) {
         vt_log(VT_LOG_ERROR, "%s", store.err);
         vt_store_close(&store);
@@ -440,6 +467,10 @@ static int cmd_serve(int argc, char **argv)
         }
         if (!info.started)
             vt_engine_power_on(e);
+    }
+    if (fw_bundle && vt_launcher_set_firmware(e, fw_bundle) != 0) {
+        vt_engine_free(e);
+        return 1;
     }
     {
         const void *secret;
@@ -519,8 +550,16 @@ int main(int argc, char **argv)
         return vt_log_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "witness"))
         return vt_witness_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "owner"))
+        return vt_owner_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "swtpm"))
         return vt_swtpm_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "update"))
+        return vt_update_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "verify"))
+        return vt_verify_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "selftest"))
+        return vt_selftest_main(argc - 1, argv + 1);
     fprintf(stderr, "vitrum: unknown command '%s' (see vitrum --help)\n", argv[1]);
     return 2;
 }

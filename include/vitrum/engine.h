@@ -110,6 +110,18 @@ typedef struct {
 
 void vt_engine_get_info(vt_engine *e, vt_engine_info *out);
 
+/* Host only (no TPM command reaches it), before serving: verify the
+ * running image's release bundle with the owner's trust store exactly as
+ * the VerifyBundle vendor command does (docs/VENDOR-COMMANDS.md), check
+ * that image_sha256 is the manifest's digest, raise the release's SVN floor
+ * to its SVN (durably), and make it the firmware identity the TPM reports
+ * (TPM_PT_FIRMWARE_VERSION_1/2, firmwareVersion in attestations, the
+ * read-only NV index VT_FW_NV_INDEX).  0 on success; -1 with a one-line
+ * reason in err, and nothing changed.  Without a call the identity is the
+ * compiled-in version. */
+int vt_engine_set_firmware(vt_engine *e, const uint8_t *bundle, size_t len,
+                           const uint8_t image_sha256[32], char *err, size_t errlen);
+
 /* Number of commands executed since the engine was created. */
 uint64_t vt_engine_commands_served(const vt_engine *e);
 

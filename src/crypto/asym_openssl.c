@@ -61,11 +61,32 @@ static struct {
     curve_info curves[N_CURVES];
     EVP_MD *md[4];                  /* SHA1, SHA256, SHA384, SHA512 */
     EVP_CIPHER *aes[5][3];          /* [mode][key size] */
-    EVP_CIPHER_CTX *aes_ctx[5][3];  /* made on first use, reused */
+    pthread_key_t aes_key;          /* frees a thread's aes_tls when it ends */
     uint16_t small_primes[N_SMALL_PRIMES];
 } g;
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+/* AES contexts, made on a thread's first use and reused by it: engines run
+ * on several threads at once, so a context is never shared. */
+typedef struct {
+    EVP_CIPHER_CTX *ctx[5][3]; /* [mode][key size] */
+} aes_tls;
+
+static _Thread_local aes_tls *aes_t;
+
+static void aes_tls_free(void *p)
+{
+    aes_tls *t = p;
+    int i, j;
+
+    if (!t)
+        return;
+    for (i = 0; i < 5; i++)
+        for (j = 0; j < 3; j++)
+            EVP_CIPHER_CTX_free(t->ctx[i][j]);
+    OPENSSL_free(t);
+}
 
 static void init_once(void)
 {
@@ -112,6 +133,8 @@ static void init_once(void)
                 return;
         }
     }
+    if (pthread_key_create(&g.aes_key, aes_tls_free) != 0)
+        return;
     /* odd primes by trial division against the ones found so far */
     for (cand = 3; n < N_SMALL_PRIMES; cand += 2) {
         unsigned k;
@@ -230,12 +253,68 @@ static bool rsa_size_ok(unsigned bits)
     return bits == 1024 || bits == 2048 || bits == 3072 || bits == 4096;
 }
 
+/* Miller-Rabin (FIPS 186-5 B.3.1) of an odd w > 3: a first round with base
+ * 2 throws out nearly every composite at the cost of one exponentiation,
+ * then `rounds` random bases.  OpenSSL's BN_check_prime does 64 rounds;
+ * FIPS 186-5 Table B.1 asks for 5 (1024-bit p and q, error 2^-112) or 4
+ * (1536 and 2048 bits, 2^-128 and 2^-144) for primes generated this way.
+ * w is a secret: the exponentiation runs in constant time.  1 probably
+ * prime, 0 composite, -1 error. */
+static int miller_rabin(const BIGNUM *w, int rounds, BN_CTX *bn)
+{
+    BN_MONT_CTX *mont = BN_MONT_CTX_new();
+    BIGNUM *w1, *m, *b, *z, *range;
+    int a, i, j, rc = -1;
+
+    BN_CTX_start(bn);
+    w1 = BN_CTX_get(bn);
+    m = BN_CTX_get(bn);
+    b = BN_CTX_get(bn);
+    z = BN_CTX_get(bn);
+    range = BN_CTX_get(bn);
+    if (!range || !mont || !BN_MONT_CTX_set(mont, w, bn) || !BN_copy(w1, w) ||
+        !BN_sub_word(w1, 1) || !BN_copy(range, w) || !BN_sub_word(range, 3))
+        goto out;
+    for (a = 1; !BN_is_bit_set(w1, a); a++) /* w - 1 = 2^a * m, m odd */
+        ;
+    if (!BN_rshift(m, w1, a))
+        goto out;
+    BN_set_flags(m, BN_FLG_CONSTTIME);
+    for (i = 0; i <= rounds; i++) {
+        if (i == 0) {
+            if (!BN_set_word(b, 2))
+                goto out;
+        } else if (!BN_priv_rand_range_ex(b, range, 0, bn) || !BN_add_word(b, 2)) {
+            goto out; /* b in [2, w - 2] */
+        }
+        if (!BN_mod_exp_mont_consttime(z, b, m, w, bn, mont))
+            goto out;
+        if (BN_is_one(z) || !BN_cmp(z, w1))
+            continue;
+        for (j = 1; j < a; j++) {
+            if (!BN_mod_sqr(z, z, w, bn))
+                goto out;
+            if (!BN_cmp(z, w1) || BN_is_one(z))
+                break;
+        }
+        if (j == a || BN_cmp(z, w1)) { /* never w - 1, or 1 before it */
+            rc = 0;
+            goto out;
+        }
+    }
+    rc = 1;
+out:
+    BN_CTX_end(bn);
+    BN_MONT_CTX_free(mont);
+    return rc;
+}
+
 /* A prime of pbits bits with gcd(p-1, e) = 1, deterministic in the rng
  * stream: draw pbits/8 octets, set the top two bits (so that p*q has
  * exactly 2*pbits bits, and p >= sqrt(2)*2^(pbits-1) as FIPS 186-4 B.3.1
  * asks) and the low bit, then search upward in steps of 2.  Candidates are
  * sieved by the small primes (their residues are computed once per draw and
- * advanced by the step), survivors go to BN_check_prime.  When the search
+ * advanced by the step), survivors go to miller_rabin.  When the search
  * walks out of pbits bits or too far, a new candidate is drawn. */
 static int rsa_prime(unsigned pbits, const BIGNUM *e, vt_rng_fn rng, void *rng_ctx, BIGNUM *p,
                      BN_CTX *bn)
@@ -276,7 +355,7 @@ static int rsa_prime(unsigned pbits, const BIGNUM *e, vt_rng_fn rng, void *rng_c
                 goto out;
             if ((unsigned)BN_num_bits(p) != pbits)
                 break; /* walked past 2^pbits: draw again */
-            int prime = BN_check_prime(p, bn, NULL);
+            int prime = miller_rabin(p, pbits <= 512 ? 8 : pbits <= 1024 ? 5 : 4, bn);
             if (prime < 0)
                 goto out;
             if (prime == 0)
@@ -1013,13 +1092,21 @@ int vt_aes_crypt(TPM2_ALG_ID mode, bool encrypt, const uint8_t *key, size_t key_
     if (!ready())
         return -1;
     ki = (int)key_bytes / 8 - 2;
-    if (!(ctx = g.aes_ctx[mi][ki])) {
+    if (!aes_t) {
+        aes_tls *t = OPENSSL_zalloc(sizeof(*t));
+        if (!t || pthread_setspecific(g.aes_key, t) != 0) {
+            OPENSSL_free(t);
+            return fail(-1);
+        }
+        aes_t = t;
+    }
+    if (!(ctx = aes_t->ctx[mi][ki])) {
         ctx = EVP_CIPHER_CTX_new();
         if (!ctx || EVP_CipherInit_ex2(ctx, g.aes[mi][ki], NULL, NULL, 1, NULL) != 1) {
             EVP_CIPHER_CTX_free(ctx);
             return fail(-1);
         }
-        g.aes_ctx[mi][ki] = ctx;
+        aes_t->ctx[mi][ki] = ctx;
     }
     /* cipher NULL: the context (and its provider state) is kept, only the
      * key schedule and the iv are set again */

@@ -3,8 +3,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/core_names.h>
+#include <pthread.h>
 #include <string.h>
 
 struct vt_hash_ctx {
@@ -12,37 +12,63 @@ struct vt_hash_ctx {
     TPM2_ALG_ID alg;
 };
 
-/* Fetched once; the one-shot contexts are reused by every call so the
- * command path neither allocates nor looks algorithms up by name.  The
- * engine is single-threaded per process (one poll loop), which is what
- * makes sharing them safe. */
+/* The digests are fetched once per process (pthread_once) and only read
+ * afterwards.  Everything that is written on the command path — the scratch
+ * digest context and the keyed HMAC states — belongs to the calling thread
+ * (tls below): the server runs engines on several threads, the fuzzers and
+ * the tlog tools hash outside any engine, and none of them may share a
+ * context. */
 static struct {
-    bool ready;
+    int status; /* 0 ready, -1 failed */
     EVP_MD *sha1, *sha256, *sha384, *sha512;
-    EVP_MAC *hmac;
-    EVP_MD_CTX *md_ctx;
-    EVP_MAC_CTX *mac_ctx[4]; /* per hash, digest parameter already set */
-} g;
+} g = { -1, NULL, NULL, NULL, NULL };
 
-static int hash_index(TPM2_ALG_ID alg)
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+/* HMAC (RFC 2104) on the digest: a key is absorbed into an inner (key ^
+ * ipad) and an outer (key ^ opad) digest state once, and every HMAC under
+ * it starts from copies of the two.  A command uses the same key several
+ * times (the session HMAC key for the command HMAC, KDFa and the response
+ * HMAC; the DRBG key twice), so the thread keeps the states of the last
+ * few keys, and vt_crypto_forget() wipes them after each command. */
+#define HMAC_SLOTS 4
+#define HMAC_KEY_MAX 128u /* longer keys are hashed first, as HMAC does */
+
+typedef struct {
+    bool used;
+    TPM2_ALG_ID alg;
+    uint32_t last; /* use stamp, for replacing the least recently used */
+    size_t key_len;
+    uint8_t key[HMAC_KEY_MAX];
+    EVP_MD_CTX *inner, *outer;
+} hmac_slot;
+
+typedef struct {
+    EVP_MD_CTX *md; /* one-shot digests and the HMAC passes */
+    uint32_t clock;
+    hmac_slot slot[HMAC_SLOTS];
+} crypto_tls;
+
+static pthread_key_t tls_key;
+static _Thread_local crypto_tls *tls;
+
+static void tls_free(void *p)
 {
-    switch (alg) {
-    case TPM2_ALG_SHA1: return 0;
-    case TPM2_ALG_SHA256: return 1;
-    case TPM2_ALG_SHA384: return 2;
-    case TPM2_ALG_SHA512: return 3;
-    default: return -1;
+    crypto_tls *t = p;
+    unsigned i;
+
+    if (!t)
+        return;
+    EVP_MD_CTX_free(t->md);
+    for (i = 0; i < HMAC_SLOTS; i++) {
+        EVP_MD_CTX_free(t->slot[i].inner);
+        EVP_MD_CTX_free(t->slot[i].outer);
     }
+    OPENSSL_clear_free(t, sizeof(*t));
 }
 
-int vt_crypto_init(void)
+static void init_once(void)
 {
-    static const char *names[4] = { "SHA1", "SHA256", "SHA384", "SHA512" };
-    static const uint8_t dummy_key[1];
-    int i;
-
-    if (g.ready)
-        return 0;
     /* vitrum needs nothing from openssl.cnf; not reading it saves start-up
      * time and keeps a system-wide configuration out of the TPM. */
     OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
@@ -50,20 +76,66 @@ int vt_crypto_init(void)
     g.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     g.sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
     g.sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
-    g.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    g.md_ctx = EVP_MD_CTX_new();
-    if (!g.sha1 || !g.sha256 || !g.sha384 || !g.sha512 || !g.hmac || !g.md_ctx)
+    if (!g.sha1 || !g.sha256 || !g.sha384 || !g.sha512 || pthread_key_create(&tls_key, tls_free) != 0)
+        return;
+    g.status = 0;
+}
+
+int vt_crypto_init(void)
+{
+    if (pthread_once(&g_once, init_once) != 0)
         return -1;
-    for (i = 0; i < 4; i++) {
-        OSSL_PARAM params[2];
-        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)names[i], 0);
-        params[1] = OSSL_PARAM_construct_end();
-        g.mac_ctx[i] = EVP_MAC_CTX_new(g.hmac);
-        if (!g.mac_ctx[i] || EVP_MAC_init(g.mac_ctx[i], dummy_key, 1, params) != 1)
-            return -1;
+    return g.status;
+}
+
+/* This thread's scratch state, made on its first use (freed when the
+ * thread ends); NULL when out of memory. */
+static crypto_tls *tls_get(void)
+{
+    crypto_tls *t = tls;
+    unsigned i;
+
+    if (t)
+        return t;
+    if (vt_crypto_init() != 0)
+        return NULL;
+    t = OPENSSL_zalloc(sizeof(*t));
+    if (!t)
+        return NULL;
+    t->md = EVP_MD_CTX_new();
+    for (i = 0; i < HMAC_SLOTS && t->md; i++) {
+        t->slot[i].inner = EVP_MD_CTX_new();
+        t->slot[i].outer = EVP_MD_CTX_new();
+        if (!t->slot[i].inner || !t->slot[i].outer)
+            break;
     }
-    g.ready = true;
-    return 0;
+    if (i < HMAC_SLOTS || pthread_setspecific(tls_key, t) != 0) {
+        tls_free(t);
+        return NULL;
+    }
+    tls = t;
+    return t;
+}
+
+void vt_crypto_forget(void)
+{
+    crypto_tls *t = tls;
+    unsigned i;
+
+    if (!t)
+        return;
+    EVP_MD_CTX_reset(t->md);
+    for (i = 0; i < HMAC_SLOTS; i++) {
+        hmac_slot *s = &t->slot[i];
+        if (!s->used)
+            continue;
+        /* reset frees the provider's digest state, which OpenSSL clears */
+        EVP_MD_CTX_reset(s->inner);
+        EVP_MD_CTX_reset(s->outer);
+        vt_wipe(s->key, sizeof(s->key));
+        s->key_len = 0;
+        s->used = false;
+    }
 }
 
 static const EVP_MD *md_of(TPM2_ALG_ID alg)
@@ -155,15 +227,16 @@ int vt_hash_copy(vt_hash_ctx *dst, const vt_hash_ctx *src)
 size_t vt_hash_parts(TPM2_ALG_ID alg, const vt_buf *parts, size_t nparts, uint8_t *out)
 {
     const EVP_MD *md = md_of(alg);
+    crypto_tls *t = tls_get();
     unsigned int n = 0;
     size_t i;
 
-    if (!md || EVP_DigestInit_ex2(g.md_ctx, md, NULL) != 1)
+    if (!md || !t || EVP_DigestInit_ex2(t->md, md, NULL) != 1)
         return 0;
     for (i = 0; i < nparts; i++)
-        if (parts[i].n && EVP_DigestUpdate(g.md_ctx, parts[i].p, parts[i].n) != 1)
+        if (parts[i].n && EVP_DigestUpdate(t->md, parts[i].p, parts[i].n) != 1)
             return 0;
-    if (EVP_DigestFinal_ex(g.md_ctx, out, &n) != 1)
+    if (EVP_DigestFinal_ex(t->md, out, &n) != 1)
         return 0;
     return n;
 }
@@ -174,28 +247,81 @@ size_t vt_hash(TPM2_ALG_ID alg, const void *data, size_t len, uint8_t *out)
     return vt_hash_parts(alg, &b, 1, out);
 }
 
+/* The slot with the inner and outer states of `key` under alg: found, or
+ * made in the least recently used slot.  NULL on a library failure. */
+static hmac_slot *hmac_slot_for(crypto_tls *t, TPM2_ALG_ID alg, const EVP_MD *md, const uint8_t *key,
+                                size_t key_len)
+{
+    size_t bs = vt_hash_block_size(alg), i;
+    uint8_t hashed[VT_MAX_DIGEST], pad[HMAC_KEY_MAX];
+    hmac_slot *s = NULL;
+    unsigned j;
+
+    /* RFC 2104: a key longer than the block is replaced by its digest
+     * (which gives the same HMAC, so the digest is what is kept). */
+    if (key_len > bs) {
+        vt_buf kb = { key, key_len };
+        key_len = vt_hash_parts(alg, &kb, 1, hashed);
+        if (key_len == 0)
+            return NULL;
+        key = hashed;
+    }
+    t->clock++;
+    for (j = 0; j < HMAC_SLOTS; j++) {
+        hmac_slot *c = &t->slot[j];
+        /* CT: which slot holds the key is not secret; the comparison reads
+         * all key_len octets. */
+        if (c->used && c->alg == alg && c->key_len == key_len && vt_ct_equal(c->key, key, key_len)) {
+            c->last = t->clock;
+            vt_wipe(hashed, sizeof(hashed));
+            return c;
+        }
+        if (!s || !c->used || (s->used && c->last < s->last))
+            s = c;
+    }
+    memset(pad, 0, bs);
+    if (key_len)
+        memcpy(pad, key, key_len);
+    for (i = 0; i < bs; i++)
+        pad[i] ^= 0x36;
+    s->used = EVP_DigestInit_ex2(s->inner, md, NULL) == 1 && EVP_DigestUpdate(s->inner, pad, bs) == 1;
+    for (i = 0; i < bs; i++)
+        pad[i] ^= 0x36 ^ 0x5c;
+    s->used = s->used && EVP_DigestInit_ex2(s->outer, md, NULL) == 1 && EVP_DigestUpdate(s->outer, pad, bs) == 1;
+    vt_wipe(pad, sizeof(pad));
+    if (s->used) {
+        s->alg = alg;
+        s->key_len = key_len;
+        if (key_len)
+            memcpy(s->key, key, key_len);
+        s->last = t->clock;
+    }
+    vt_wipe(hashed, sizeof(hashed));
+    return s->used ? s : NULL;
+}
+
 size_t vt_hmac_parts(TPM2_ALG_ID alg, const uint8_t *key, size_t key_len,
                      const vt_buf *parts, size_t nparts, uint8_t *out)
 {
-    static const uint8_t empty_key[1] = { 0 };
-    int idx = hash_index(alg);
-    EVP_MAC_CTX *c;
-    size_t n = 0, i;
+    const EVP_MD *md = md_of(alg);
+    crypto_tls *t = tls_get();
+    uint8_t inner[VT_MAX_DIGEST];
+    unsigned int n = 0, m = 0;
+    hmac_slot *s;
+    size_t i;
+    bool ok;
 
-    if (idx < 0)
+    if (!md || !t || (key_len && !key) || !(s = hmac_slot_for(t, alg, md, key, key_len)))
         return 0;
-    c = g.mac_ctx[idx];
-    /* An empty HMAC key is legal in the TPM (empty authValue); OpenSSL wants
-     * a non-NULL pointer.  HMAC pads a key shorter than the block with
-     * zeros, so an empty key and one zero octet are the same key. */
-    if (EVP_MAC_init(c, key_len ? key : empty_key, key_len ? key_len : 1, NULL) != 1)
-        return 0;
-    for (i = 0; i < nparts; i++)
-        if (parts[i].n && EVP_MAC_update(c, parts[i].p, parts[i].n) != 1)
-            return 0;
-    if (EVP_MAC_final(c, out, &n, VT_MAX_DIGEST) != 1)
-        return 0;
-    return n;
+    /* H(key ^ opad || H(key ^ ipad || text)); out may be one of the
+     * parts or the key (the DRBG updates in place): it is written last. */
+    ok = EVP_MD_CTX_copy_ex(t->md, s->inner) == 1;
+    for (i = 0; ok && i < nparts; i++)
+        ok = !parts[i].n || EVP_DigestUpdate(t->md, parts[i].p, parts[i].n) == 1;
+    ok = ok && EVP_DigestFinal_ex(t->md, inner, &n) == 1 && EVP_MD_CTX_copy_ex(t->md, s->outer) == 1 &&
+         EVP_DigestUpdate(t->md, inner, n) == 1 && EVP_DigestFinal_ex(t->md, out, &m) == 1;
+    vt_wipe(inner, sizeof(inner));
+    return ok ? m : 0;
 }
 
 bool vt_ct_equal(const void *a, const void *b, size_t n)

@@ -1,7 +1,9 @@
 /* The crypto room: one narrow interface over OpenSSL 3 libcrypto.
  *
- * Digests are fetched once (vt_crypto_init) and reused.  Nothing here knows
- * about TPM commands; algorithms are named by their TPM2_ALG_ID. */
+ * Digests are fetched once per process (vt_crypto_init) and reused; the
+ * contexts the calls work in belong to the calling thread, so engines may
+ * run on several threads at once.  Nothing here knows about TPM commands;
+ * algorithms are named by their TPM2_ALG_ID. */
 #ifndef VT_CRYPTO_H
 #define VT_CRYPTO_H
 
@@ -36,9 +38,16 @@ typedef struct { const void *p; size_t n; } vt_buf;
 size_t vt_hash_parts(TPM2_ALG_ID alg, const vt_buf *parts, size_t nparts, uint8_t *out);
 size_t vt_hash(TPM2_ALG_ID alg, const void *data, size_t len, uint8_t *out);
 
-/* One-shot HMAC over the concatenation of n parts; returns size or 0. */
+/* One-shot HMAC over the concatenation of n parts; returns size or 0.  The
+ * thread keeps the keyed states of its last few keys, so repeating a key
+ * (a session's HMAC key, KDFa blocks) skips the key schedule; out may
+ * alias the key or a part. */
 size_t vt_hmac_parts(TPM2_ALG_ID alg, const uint8_t *key, size_t key_len,
                      const vt_buf *parts, size_t nparts, uint8_t *out);
+
+/* Wipe this thread's kept HMAC key states (the engine calls it after every
+ * command, so no key outlives the command that used it). */
+void vt_crypto_forget(void);
 
 /* CT: compares all n bytes whatever their content; returns true iff equal. */
 bool vt_ct_equal(const void *a, const void *b, size_t n);

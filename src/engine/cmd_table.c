@@ -130,6 +130,15 @@ const vt_cmd_def vt_commands[] = {
     { TPM2_CC_CreateLoaded, "CreateLoaded", 1, 1, 1, VT_CMD_DEC2B | VT_CMD_ENC2B, H(VT_H_PARENT), vt_cmd_create_loaded },
     { TPM2_CC_PolicyAuthorizeNV, "PolicyAuthorizeNV", 3, 1, 0, VT_CMD_NV_READ, H(VT_H_NV_AUTH, VT_H_NV_INDEX, VT_H_SAVED), vt_cmd_policy_authorize_nv },
     { TPM2_CC_EncryptDecrypt2, "EncryptDecrypt2", 1, 1, 0, VT_CMD_DEC2B | VT_CMD_ENC2B, H(VT_H_OBJECT), vt_cmd_encrypt_decrypt2 },
+    /* vitrum's vendor commands (TPMA_CC.V; docs/VENDOR-COMMANDS.md).  The
+     * owner commands take TPMI_RH_PROVISION and refuse the platform. */
+    { VT_CC_TRUST_ADD, "Vendor_TrustAdd", 1, 1, 0, VT_CMD_NV, H(VT_H_PROVISION), vt_cmd_trust_add },
+    { VT_CC_TRUST_REMOVE, "Vendor_TrustRemove", 1, 1, 0, VT_CMD_NV, H(VT_H_PROVISION), vt_cmd_trust_remove },
+    { VT_CC_TRUST_POLICY, "Vendor_TrustPolicy", 1, 1, 0, VT_CMD_NV, H(VT_H_PROVISION), vt_cmd_trust_policy },
+    { VT_CC_TRUST_READ, "Vendor_TrustRead", 0, 0, 0, 0, H(0), vt_cmd_trust_read },
+    { VT_CC_VERIFY_BUNDLE, "Vendor_VerifyBundle", 0, 0, 0, 0, H(0), vt_cmd_verify_bundle },
+    { VT_CC_FLOOR_LOWER, "Vendor_FloorLower", 2, 2, 0, VT_CMD_NV, H(VT_H_PROVISION, VT_H_PLATFORM),
+      vt_cmd_floor_lower },
 };
 
 const size_t vt_command_count = sizeof(vt_commands) / sizeof(vt_commands[0]);
@@ -163,5 +172,7 @@ TPMA_CC vt_command_attributes(const vt_cmd_def *d)
     a |= ((TPMA_CC)d->n_handles << TPMA_CC_CHANDLES_SHIFT) & TPMA_CC_CHANDLES_MASK;
     if (d->n_rsp_handles)
         a |= TPMA_CC_RHANDLE;
+    if (d->cc & TPMA_CC_V) /* a vendor command (Part 2 §8.9, TPMA_CC.V) */
+        a |= TPMA_CC_V;
     return a;
 }

@@ -441,6 +441,9 @@ size_t vt_engine_execute(vt_engine *e, uint8_t locality, const uint8_t *cmd,
         if (rc != TPM2_RC_SUCCESS && da_rc != TPM2_RC_SUCCESS)
             rc = da_rc;
     }
+    /* The HMAC key states the command's crypto kept (session keys, the
+     * DRBG key) end with it. */
+    vt_crypto_forget();
     if (rc == TPM2_RC_SUCCESS)
         return rsp_len;
     /* Part 1 §18.? : a bad tag is answered with TPM_ST_RSP_COMMAND so that

@@ -16,6 +16,7 @@
 #include "engine/marshal.h"
 #include "engine/nv.h"
 #include "crypto/vt_asym.h"
+#include "engine/trust.h"
 
 #define VT_PCR_COUNT 24u
 #define VT_PCR_SELECT_MIN 3u /* octets to select VT_PCR_COUNT PCRs */
@@ -63,6 +64,10 @@ typedef struct {
     uint32_t pcr_update_counter;
     uint8_t null_seed[VT_SEED_SIZE];
     uint8_t null_proof[VT_SEED_SIZE];
+    /* shEnable, ehEnable, phEnableNV CLEAR at Shutdown(STATE): TPM Resume
+     * keeps them (Part 3 §9.3.1).  Stored as "disabled" so that a state
+     * without them resumes with the hierarchies enabled. */
+    bool sh_disabled, eh_disabled, ph_nv_disabled;
 } vt_saved_state;
 
 /* A hierarchy's authPolicy (TPM2_SetPrimaryPolicy): alg TPM_ALG_NULL and
@@ -110,6 +115,7 @@ typedef struct {
     vt_saved_state saved;
     vt_nv_state nv; /* NV indices (nv.h); the data pool is allocated once */
     vt_object persistent[VT_MAX_PERSISTENT]; /* EvictControl'd objects */
+    vt_trust_state trust; /* release trust store and SVN floors (trust.h, format 6) */
 } vt_persistent;
 
 #define VT_SU_NONE 0xFFFFu
@@ -265,6 +271,7 @@ struct vt_engine {
     vt_primary_cache pcache[VT_PRIMARY_CACHE];
     unsigned pcache_next;
     uint32_t client; /* on whose behalf commands run now */
+    vt_fw_identity fw; /* the running firmware (vt_engine_set_firmware, trust.h) */
 };
 
 /* ---- the command context handed to every action ---- */
@@ -504,6 +511,14 @@ TPM2_RC vt_cmd_import(vt_cmd *c);
 TPM2_RC vt_cmd_rewrap(vt_cmd *c);
 TPM2_RC vt_cmd_make_credential(vt_cmd *c);
 TPM2_RC vt_cmd_activate_credential(vt_cmd *c);
+
+/* vendor commands (cmd_vendor.c, docs/VENDOR-COMMANDS.md) */
+TPM2_RC vt_cmd_trust_add(vt_cmd *c);
+TPM2_RC vt_cmd_trust_remove(vt_cmd *c);
+TPM2_RC vt_cmd_trust_policy(vt_cmd *c);
+TPM2_RC vt_cmd_trust_read(vt_cmd *c);
+TPM2_RC vt_cmd_verify_bundle(vt_cmd *c);
+TPM2_RC vt_cmd_floor_lower(vt_cmd *c);
 
 /* audit (cmd_audit.c, Part 3 §21) */
 TPM2_RC vt_cmd_set_command_code_audit_status(vt_cmd *c);

@@ -15,8 +15,11 @@
  * 5: hierarchy policies, disableClear, dictionary-attack state, command
  *    audit.  A version
  *    4 state is read with their defaults (they are appended at the end).
+ * 6: the release trust store, SVN floors and the FloorLower record
+ *    (trust.c), appended; a version 4 or 5 state is read with an empty
+ *    store and no floors.
  * An older state is refused with VT_ERR_STATE_VERSION, never mis-read. */
-#define STATE_VERSION 5u
+#define STATE_VERSION 6u
 #define STATE_VERSION_MIN 4u
 
 #include "engine/state.h"
@@ -26,6 +29,8 @@
 
 void vt_w_bytes(vt_walker *w, void *p, size_t n)
 {
+    if (n == 0)
+        return; /* p may be NULL for an empty field; memcpy(NULL, ., 0) is UB */
     if (w->bad || w->cap - w->off < n) {
         w->bad = true;
         return;
@@ -234,6 +239,16 @@ static void walk(vt_walker *w, vt_persistent *p)
         memset(p->audit_cc, 0, sizeof(p->audit_cc));
         p->audit_counter = 0;
     }
+    if (w->writing || w->version >= 6) {
+        vt_trust_walk(w, &p->trust);
+        /* the hierarchy enables Shutdown(STATE) saved for TPM Resume */
+        vt_w_bool(w, &p->saved.sh_disabled);
+        vt_w_bool(w, &p->saved.eh_disabled);
+        vt_w_bool(w, &p->saved.ph_nv_disabled);
+    } else {
+        memset(&p->trust, 0, sizeof(p->trust));
+        p->saved.sh_disabled = p->saved.eh_disabled = p->saved.ph_nv_disabled = false;
+    }
 
     if (!w->writing) {
         if (!w->bad && !vt_nv_check_loaded(&p->nv))
@@ -376,12 +391,19 @@ static int apply_record(void *ctx, const uint8_t *rec, size_t len)
 
 vt_status vt_state_replay(vt_engine *e)
 {
-    if (!e->plat.state_replay)
-        return VT_OK;
-    if (e->plat.state_replay(e->plat.ctx, apply_record, e) < 0)
-        return VT_ERR_STATE_CORRUPT;
-    /* The indices replayed must still fit together in the pool. */
-    return vt_nv_check_loaded(&e->p.nv) ? VT_OK : VT_ERR_STATE_CORRUPT;
+    if (e->plat.state_replay) {
+        if (e->plat.state_replay(e->plat.ctx, apply_record, e) < 0)
+            return VT_ERR_STATE_CORRUPT;
+        /* The indices replayed must still fit together in the pool. */
+        if (!vt_nv_check_loaded(&e->p.nv))
+            return VT_ERR_STATE_CORRUPT;
+    }
+    /* The firmware identity index a previous run wrote is not this run's
+     * (trust.c: each run sets it again); it goes, with a full commit so
+     * that no later journal record is laid over a pool that still has it. */
+    if (vt_trust_drop_fw_index(e) && vt_state_commit(e) != TPM2_RC_SUCCESS)
+        return VT_ERR_STORE;
+    return VT_OK;
 }
 
 unsigned vt_state_version(void)

@@ -2,6 +2,7 @@
 #include "server/sandbox.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,7 +53,15 @@ static const int allowed[] = {
     SCMP_SYS(signalfd4), SCMP_SYS(eventfd2), /* the serving loop sets these up */
 };
 
-int vt_sandbox_enter(char *err, size_t err_len)
+/* serve --instances: opening state directories lazily, rescanning DIR */
+static const int allowed_instances[] = {
+    SCMP_SYS(openat), SCMP_SYS(open), SCMP_SYS(mkdir), SCMP_SYS(mkdirat), SCMP_SYS(flock),
+    SCMP_SYS(getdents64), SCMP_SYS(lseek), SCMP_SYS(fcntl), SCMP_SYS(statx),
+    SCMP_SYS(socket), SCMP_SYS(bind), SCMP_SYS(listen), SCMP_SYS(umask),
+    SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(mlock), SCMP_SYS(mlock2), SCMP_SYS(munlock),
+};
+
+static int enter(bool instances, char *err, size_t err_len)
 {
     scmp_filter_ctx ctx;
     size_t i;
@@ -73,6 +82,14 @@ int vt_sandbox_enter(char *err, size_t err_len)
             return -1;
         }
     }
+    for (i = 0; instances && i < sizeof(allowed_instances) / sizeof(allowed_instances[0]); i++) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed_instances[i], 0);
+        if (rc < 0) {
+            snprintf(err, err_len, "seccomp_rule_add: %s", strerror(-rc));
+            seccomp_release(ctx);
+            return -1;
+        }
+    }
     rc = seccomp_load(ctx); /* also sets no_new_privs */
     seccomp_release(ctx);
     if (rc < 0) {
@@ -80,4 +97,14 @@ int vt_sandbox_enter(char *err, size_t err_len)
         return -1;
     }
     return 0;
+}
+
+int vt_sandbox_enter(char *err, size_t err_len)
+{
+    return enter(false, err, err_len);
+}
+
+int vt_sandbox_enter_instances(char *err, size_t err_len)
+{
+    return enter(true, err, err_len);
 }

@@ -15,5 +15,10 @@ int vt_harden_process(const void *p, size_t len, char *warn, size_t warn_len);
 /* Install the seccomp filter on this thread and every thread it creates
  * later.  Returns 0 or -1 with err set. */
 int vt_sandbox_enter(char *err, size_t err_len);
+/* The same, for `serve --instances`, which also opens an instance's state
+ * files when a VM connects (openat, mkdir, flock), locks its secrets
+ * (mlock), and makes and removes the sockets of instances a SIGHUP finds
+ * (getdents64, socket, bind, listen, unlink, umask). */
+int vt_sandbox_enter_instances(char *err, size_t err_len);
 
 #endif

@@ -1,12 +1,16 @@
 /* The swtpm socket protocol server (server/swtpm.h, docs/SWTPM.md).
  *
- * One thread, one poll loop, like swtpm: at most one control connection and
- * one data connection at a time (a second client waits in the listen
- * backlog).  A control message is what one recv() brings, as swtpm reads
- * it; only HASH_DATA and SET_STATEBLOB, whose payload may be large, read on
- * until their length is complete (with a time limit).  Data-channel bytes
- * are buffered until a whole TPM command (its header's size) is there, so a
- * client may write in any pieces and may vanish mid-command. */
+ * One thread, one poll loop, like swtpm, serving one TPM (`vitrum swtpm`)
+ * or many (`vitrum serve --instances`, instances.c), each a vt_sw_inst: at
+ * most one control connection and one data connection per TPM at a time (a
+ * second client waits in the listen backlog).  A control message is what
+ * one recv() brings, as swtpm reads it; only HASH_DATA and SET_STATEBLOB,
+ * whose payload may be large, are gathered until their length is complete
+ * (with a time limit).  Data-channel bytes are buffered until a whole TPM
+ * command (its header's size) is there, so a client may write in any
+ * pieces and may vanish mid-command; answers a client does not read are
+ * kept and the connection is not read meanwhile.  Nothing one connection
+ * does makes the loop wait, so no TPM holds up another. */
 #define _GNU_SOURCE
 #include "server/swtpm.h"
 
@@ -38,20 +42,7 @@
 /* capabilities we implement: INIT .. GET_INFO (bits 0..14) */
 #define CAPS 0x7FFFu
 
-typedef struct {
-    vt_engine *e;
-    const vt_swtpm_cfg *cfg;
-    bool running;
-    bool established;
-    uint8_t locality;
-    uint32_t bufsize;
-    int ctrl, data; /* connections, -1 when none */
-    uint8_t din[VT_MAX_COMMAND_SIZE];
-    size_t din_len;
-    uint8_t *pending_vol; /* a volatile state set by SET_STATEBLOB, for the next INIT */
-    size_t pending_vol_len;
-    bool shutdown;
-} sw;
+typedef vt_sw_inst sw;
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -77,66 +68,119 @@ static void logf_(const sw *s, int level, const char *fmt, ...)
      * commands.  On standard error the line goes through vt_log (the
      * daemon's logger: syslog priority for the journal, SIGHUP reopen); a
      * file or descriptor given with --log file=/fd= gets it directly. */
-    if (s->cfg->log_fd < 0 || level > s->cfg->log_level)
+    if (s->cfg.log_fd < 0 || level > s->cfg.log_level)
         return;
     va_start(ap, fmt);
     n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
     va_end(ap);
     if (n < 0)
         return;
-    if (s->cfg->log_fd == STDERR_FILENO) {
+    if (s->cfg.log_fd == STDERR_FILENO) {
         /* the level=N filter above chose the line: not vt_log's level again */
-        vt_log(level <= 1 ? VT_LOG_ERROR : VT_LOG_INFO, "swtpm: %s", line); /* "vitrum: swtpm: ..." */
+        if (s->cfg.name) /* "vitrum: instance NAME: ..." */
+            vt_log(level <= 1 ? VT_LOG_ERROR : VT_LOG_INFO, "instance %s: %s", s->cfg.name, line);
+        else /* "vitrum: swtpm: ..." */
+            vt_log(level <= 1 ? VT_LOG_ERROR : VT_LOG_INFO, "swtpm: %s", line);
         return;
     }
     if (n > (int)sizeof(line) - 2)
         n = (int)sizeof(line) - 2;
     line[n++] = '\n';
-    if (dprintf(s->cfg->log_fd, "vitrum swtpm: %.*s", n, line) < 0) {
+    if (dprintf(s->cfg.log_fd, "vitrum swtpm: %.*s", n, line) < 0) {
         /* nowhere else to report it */
     }
 }
 
-static bool send_all(int fd, const uint8_t *p, size_t n)
+static uint64_t now_ms(void)
 {
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void out_free(vt_sw_out *o)
+{
+    if (o->p)
+        vt_seal_wipe(o->p, o->cap); /* state blobs pass through here */
+    free(o->p);
+    memset(o, 0, sizeof(*o));
+}
+
+/* Send p[0..n) as far as the socket takes it now: the number of bytes sent,
+ * or -1 when the connection is broken. */
+static ssize_t send_some(int fd, const uint8_t *p, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = send(fd, p + done, n - done, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            struct pollfd p1 = { .fd = fd, .events = POLLOUT };
-            if (poll(&p1, 1, IO_TIMEOUT_MS) <= 0)
-                return false;
-            continue;
-        }
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
         if (w <= 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
+            return -1;
+        done += (size_t)w;
     }
+    return (ssize_t)done;
+}
+
+/* The socket is writable again: send what was kept.  false: broken. */
+static bool out_write(int fd, vt_sw_out *o)
+{
+    ssize_t w = send_some(fd, o->p, o->len);
+    if (w < 0)
+        return false;
+    memmove(o->p, o->p + w, o->len - (size_t)w);
+    o->len -= (size_t)w;
+    if (o->len == 0)
+        out_free(o);
     return true;
 }
 
-/* Read exactly n more bytes (the rest of a long control message). */
-static bool recv_rest(int fd, uint8_t *p, size_t n)
+/* Send an answer; what the socket does not take now is kept in o, and the
+ * loop then polls for POLLOUT and stops reading the connection until it is
+ * gone.  false: the connection is broken, or its client leaves too much
+ * unread. */
+static bool send_out(int fd, vt_sw_out *o, const uint8_t *p, size_t n)
 {
-    while (n > 0) {
-        struct pollfd p1 = { .fd = fd, .events = POLLIN };
-        ssize_t r;
-        int pr = poll(&p1, 1, IO_TIMEOUT_MS);
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr <= 0)
+    if (o->len == 0) {
+        ssize_t w = send_some(fd, p, n);
+        if (w < 0)
             return false;
-        r = recv(fd, p, n, MSG_DONTWAIT);
-        if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-            continue;
-        if (r <= 0)
-            return false;
-        p += r;
-        n -= (size_t)r;
+        p += w;
+        n -= (size_t)w;
+        if (n == 0)
+            return true;
     }
+    if (o->len + n > BLOB_MAX + 4096u)
+        return false;
+    if (o->len + n > o->cap) {
+        /* not realloc: the old buffer may hold a state blob, wiped here */
+        size_t cap = o->len + n < 4096u ? 4096u : o->len + n;
+        size_t len = o->len;
+        uint8_t *q = malloc(cap);
+        if (!q)
+            return false;
+        if (len)
+            memcpy(q, o->p, len);
+        out_free(o);
+        o->p = q;
+        o->cap = cap;
+        o->len = len;
+    }
+    memcpy(o->p + o->len, p, n);
+    o->len += n;
     return true;
+}
+
+static bool send_ctrl(sw *s, const uint8_t *p, size_t n)
+{
+    return send_out(s->ctrl, &s->out_ctrl, p, n);
+}
+
+static bool send_data(sw *s, const uint8_t *p, size_t n)
+{
+    return send_out(s->data, &s->out_data, p, n);
 }
 
 static void close_fd(int *fd)
@@ -150,7 +194,7 @@ static bool reply_rc(sw *s, uint32_t rc)
 {
     uint8_t b[4];
     put32(b, rc);
-    return send_all(s->ctrl, b, 4);
+    return send_ctrl(s, b, 4);
 }
 
 /* ---- the memory platform: checks a permanent state before it replaces ours ---- */
@@ -192,18 +236,18 @@ static uint32_t set_permanent(sw *s, const uint8_t *p, size_t n)
         logf_(s, 1, "SET_STATEBLOB permanent: empty state refused");
         return VT_SW_FAIL;
     }
-    st = vt_engine_new_ex(&mp, &s->cfg->engine_cfg, &probe);
+    st = vt_engine_new_ex(&mp, &s->cfg.engine_cfg, &probe);
     if (st != VT_OK) {
         logf_(s, 1, "SET_STATEBLOB permanent refused: %s", vt_status_str(st));
         return VT_SW_FAIL;
     }
     vt_engine_free(probe);
-    if (vt_store_commit(s->cfg->store, p, n) != 0) {
-        logf_(s, 1, "SET_STATEBLOB permanent: %s", s->cfg->store->err);
+    if (vt_store_commit(s->cfg.store, p, n) != 0) {
+        logf_(s, 1, "SET_STATEBLOB permanent: %s", s->cfg.store->err);
         return VT_SW_FAIL;
     }
-    vt_platform_posix(&plat, s->cfg->store);
-    st = vt_engine_new_ex(&plat, &s->cfg->engine_cfg, &fresh);
+    vt_platform_posix(&plat, s->cfg.store);
+    st = vt_engine_new_ex(&plat, &s->cfg.engine_cfg, &fresh);
     if (st != VT_OK) {
         logf_(s, 0, "SET_STATEBLOB permanent: cannot load the committed state: %s", vt_status_str(st));
         return VT_SW_FAIL;
@@ -229,7 +273,7 @@ static uint32_t set_blob(sw *s, uint32_t flags, uint32_t type, uint8_t *buf, siz
         return VT_SW_BAD_ORDINAL;
     if (type == VT_SW_BLOB_SAVESTATE && len == 0)
         return VT_SW_SUCCESS; /* vitrum keeps Shutdown(STATE) data in the permanent state */
-    if (vt_sw_blob_unwrap((uint8_t)type, buf, len, s->cfg->migration_key,
+    if (vt_sw_blob_unwrap((uint8_t)type, buf, len, s->cfg.migration_key,
                           (flags & VT_SW_STATE_FLAG_ENCRYPTED) != 0, &p, &n, err, sizeof(err)) != 0) {
         logf_(s, 1, "SET_STATEBLOB type %u refused: %s", type, err);
         return VT_SW_FAIL;
@@ -306,7 +350,7 @@ static uint8_t *get_blob(sw *s, uint32_t type, size_t *len, uint32_t *rc)
         n = vt_engine_snapshot(s->e, payload, cap);
     else
         n = vt_engine_volatile_save(s->e, payload, cap);
-    if (n == 0 || !(*len = vt_sw_blob_wrap((uint8_t)type, payload, n, s->cfg->migration_key, out, cap))) {
+    if (n == 0 || !(*len = vt_sw_blob_wrap((uint8_t)type, payload, n, s->cfg.migration_key, out, cap))) {
         vt_seal_wipe(payload, cap);
         free(payload);
         free(out);
@@ -330,10 +374,10 @@ static uint32_t store_volatile(sw *s)
     if (!payload || !out)
         goto done;
     n = vt_engine_volatile_save(s->e, payload, cap);
-    if (n == 0 || !(len = vt_sw_blob_wrap(VT_SW_BLOB_VOLATILE, payload, n, s->cfg->volatile_key, out + 4, cap)))
+    if (n == 0 || !(len = vt_sw_blob_wrap(VT_SW_BLOB_VOLATILE, payload, n, s->cfg.volatile_key, out + 4, cap)))
         goto done;
     put32(out, (uint32_t)len);
-    if (pwrite(s->cfg->volatile_fd, out, 4 + len, 0) == (ssize_t)(4 + len) && fdatasync(s->cfg->volatile_fd) == 0)
+    if (pwrite(s->cfg.volatile_fd, out, 4 + len, 0) == (ssize_t)(4 + len) && fdatasync(s->cfg.volatile_fd) == 0)
         rc = VT_SW_SUCCESS;
     else
         logf_(s, 0, "STORE_VOLATILE: cannot write the volatile state file: %s", strerror(errno));
@@ -356,15 +400,15 @@ static int load_volatile_file(sw *s, uint8_t **blob, size_t *len)
     char err[256];
 
     *blob = NULL;
-    if (s->cfg->volatile_fd < 0 || pread(s->cfg->volatile_fd, hdr, 4, 0) != 4)
+    if (s->cfg.volatile_fd < 0 || pread(s->cfg.volatile_fd, hdr, 4, 0) != 4)
         return 1;
     n = get32(hdr);
     if (n == 0)
         return 1;
     if (n > BLOB_MAX || !(buf = malloc(n)))
         return -1;
-    if (pread(s->cfg->volatile_fd, buf, n, 4) != (ssize_t)n ||
-        vt_sw_blob_unwrap(VT_SW_BLOB_VOLATILE, buf, n, s->cfg->volatile_key, s->cfg->volatile_key != NULL,
+    if (pread(s->cfg.volatile_fd, buf, n, 4) != (ssize_t)n ||
+        vt_sw_blob_unwrap(VT_SW_BLOB_VOLATILE, buf, n, s->cfg.volatile_key, s->cfg.volatile_key != NULL,
                           &p, &plen, err, sizeof(err)) != 0) {
         free(buf);
         return -1;
@@ -378,8 +422,8 @@ static int load_volatile_file(sw *s, uint8_t **blob, size_t *len)
 static void forget_volatile_file(sw *s)
 {
     static const uint8_t zero[4];
-    if (s->cfg->volatile_fd >= 0 && pwrite(s->cfg->volatile_fd, zero, 4, 0) == 4)
-        (void)fdatasync(s->cfg->volatile_fd);
+    if (s->cfg.volatile_fd >= 0 && pwrite(s->cfg.volatile_fd, zero, 4, 0) == 4)
+        (void)fdatasync(s->cfg.volatile_fd);
 }
 
 static uint32_t do_init(sw *s, uint32_t flags)
@@ -458,7 +502,7 @@ static bool ctrl_message(sw *s, uint8_t *buf, size_t n, int *fd)
     case VT_SW_GET_CAPABILITY:
         put32(r, 0);
         put32(r + 4, CAPS);
-        return send_all(s->ctrl, r, 8);
+        return send_ctrl(s, r, 8);
     case VT_SW_INIT:
         if (n < 4)
             return false;
@@ -475,7 +519,7 @@ static bool ctrl_message(sw *s, uint8_t *buf, size_t n, int *fd)
             return reply_rc(s, VT_SW_BAD_ORDINAL);
         memset(r, 0, 8);
         r[4] = s->established ? 1 : 0;
-        return send_all(s->ctrl, r, 8);
+        return send_ctrl(s, r, 8);
     case VT_SW_SET_LOCALITY:
         if (n < 1)
             return false;
@@ -495,7 +539,7 @@ static bool ctrl_message(sw *s, uint8_t *buf, size_t n, int *fd)
         } else if (cmd == VT_SW_HASH_END) {
             vt_engine_hash_end(s->e);
         } else if (cmd == VT_SW_STORE_VOLATILE) {
-            return reply_rc(s, s->cfg->volatile_fd >= 0 ? store_volatile(s) : VT_SW_FAIL);
+            return reply_rc(s, s->cfg.volatile_fd >= 0 ? store_volatile(s) : VT_SW_FAIL);
         }
         /* CANCEL: commands run to completion before the next control
          * message is read, so there is never one to cancel. */
@@ -507,7 +551,7 @@ static bool ctrl_message(sw *s, uint8_t *buf, size_t n, int *fd)
         len = get32(buf);
         if (len > 4096u)
             return false;
-        if (n < 4u + len && !recv_rest(s->ctrl, buf + n, 4u + len - n))
+        if (n < 4u + len) /* ctrl_readable waits for the whole message */
             return false;
         if (!s->running)
             return reply_rc(s, VT_SW_BAD_ORDINAL);
@@ -539,10 +583,10 @@ static bool ctrl_message(sw *s, uint8_t *buf, size_t n, int *fd)
         if (offset > len)
             offset = (uint32_t)len;
         put32(hdr, 0);
-        put32(hdr + 4, s->cfg->migration_key && type != VT_SW_BLOB_SAVESTATE ? VT_SW_STATE_FLAG_ENCRYPTED : 0);
+        put32(hdr + 4, s->cfg.migration_key && type != VT_SW_BLOB_SAVESTATE ? VT_SW_STATE_FLAG_ENCRYPTED : 0);
         put32(hdr + 8, (uint32_t)len);
         put32(hdr + 12, (uint32_t)(len - offset));
-        ok = send_all(s->ctrl, hdr, 16) && send_all(s->ctrl, blob + offset, len - offset);
+        ok = send_ctrl(s, hdr, 16) && send_ctrl(s, blob + offset, len - offset);
         vt_seal_wipe(blob, len);
         free(blob);
         return ok;
@@ -564,7 +608,7 @@ static bool ctrl_message(sw *s, uint8_t *buf, size_t n, int *fd)
             return false;
         have = n - 12 < len ? n - 12 : len;
         memcpy(blob, buf + 12, have);
-        if (have < len && !recv_rest(s->ctrl, blob + have, len - have)) {
+        if (have < len) { /* ctrl_readable waits for the whole message */
             free(blob);
             return false;
         }
@@ -580,16 +624,20 @@ static bool ctrl_message(sw *s, uint8_t *buf, size_t n, int *fd)
         return reply_rc(s, VT_SW_SUCCESS);
     case VT_SW_GET_CONFIG:
         put32(r, 0);
-        put32(r + 4, (s->cfg->store && s->cfg->store->key ? VT_SW_CONFIG_FILE_KEY : 0) |
-                         (s->cfg->migration_key ? VT_SW_CONFIG_MIGRATION_KEY : 0));
-        return send_all(s->ctrl, r, 8);
+        put32(r + 4, (s->cfg.store && s->cfg.store->key ? VT_SW_CONFIG_FILE_KEY : 0) |
+                         (s->cfg.migration_key ? VT_SW_CONFIG_MIGRATION_KEY : 0));
+        return send_ctrl(s, r, 8);
     case VT_SW_SET_DATAFD:
         if (*fd < 0)
             return reply_rc(s, VT_SW_IOERROR);
+        if (!s->din && !(s->din = malloc(VT_MAX_COMMAND_SIZE)))
+            return reply_rc(s, VT_SW_FAIL);
         close_fd(&s->data);
+        out_free(&s->out_data);
         s->data = *fd;
         *fd = -1;
         s->din_len = 0;
+        s->vm_session = true;
         return reply_rc(s, VT_SW_SUCCESS);
     case VT_SW_SET_BUFFERSIZE: {
         uint32_t want;
@@ -604,7 +652,7 @@ static bool ctrl_message(sw *s, uint8_t *buf, size_t n, int *fd)
         put32(r + 4, s->bufsize);
         put32(r + 8, BUF_MIN);
         put32(r + 12, BUF_MAX);
-        return send_all(s->ctrl, r, 16);
+        return send_ctrl(s, r, 16);
     }
     case VT_SW_GET_INFO: {
         char json[512];
@@ -623,11 +671,55 @@ static bool ctrl_message(sw *s, uint8_t *buf, size_t n, int *fd)
         put32(out + 4, (uint32_t)len);
         put32(out + 8, (uint32_t)(len - offset));
         memcpy(out + 12, json + offset, len - offset);
-        return send_all(s->ctrl, out, 12 + len - offset);
+        return send_ctrl(s, out, 12 + len - offset);
     }
     default:
         return reply_rc(s, VT_SW_BAD_ORDINAL);
     }
+}
+
+static void drop_cin(sw *s)
+{
+    if (s->cin) {
+        vt_seal_wipe(s->cin, s->cin_need);
+        free(s->cin);
+    }
+    s->cin = NULL;
+    s->cin_len = s->cin_need = 0;
+}
+
+static void close_ctrl(sw *s)
+{
+    close_fd(&s->ctrl);
+    out_free(&s->out_ctrl);
+    drop_cin(s);
+}
+
+static void close_data(sw *s)
+{
+    close_fd(&s->data);
+    out_free(&s->out_data);
+    free(s->din);
+    s->din = NULL;
+    s->din_len = 0;
+}
+
+/* The whole length of a control message whose first n bytes are in buf,
+ * when it is one of the two that may come in pieces (HASH_DATA,
+ * SET_STATEBLOB) and its length field is acceptable; else 0 (the message is
+ * what this one recv() brought, as swtpm reads it). */
+static size_t long_message(const uint8_t *buf, size_t n)
+{
+    uint32_t len;
+    if (n >= 8 && get32(buf) == VT_SW_HASH_DATA) {
+        len = get32(buf + 4);
+        return len <= 4096u ? 8u + len : 0;
+    }
+    if (n >= 16 && get32(buf) == VT_SW_SET_STATEBLOB) {
+        len = get32(buf + 12);
+        return len <= BLOB_MAX ? 16u + (size_t)len : 0;
+    }
+    return 0;
 }
 
 static void ctrl_readable(sw *s)
@@ -642,9 +734,14 @@ static void ctrl_readable(sw *s)
                          .msg_controllen = sizeof(cbuf.b) };
     struct cmsghdr *cm;
     ssize_t n;
+    size_t need;
     int fd = -1;
     bool keep;
 
+    if (s->cin) { /* the rest of a long message: buffered, so others are served meanwhile */
+        iov.iov_base = s->cin + s->cin_len;
+        iov.iov_len = s->cin_need - s->cin_len;
+    }
     n = recvmsg(s->ctrl, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
         return;
@@ -663,41 +760,56 @@ static void ctrl_readable(sw *s)
     }
     if (n <= 0) {
         close_fd(&fd);
-        close_fd(&s->ctrl);
+        close_ctrl(s);
         return;
     }
-    keep = ctrl_message(s, buf, (size_t)n, &fd);
+    if (s->cin) {
+        close_fd(&fd); /* only SET_DATAFD brings one */
+        s->cin_len += (size_t)n;
+        if (s->cin_len < s->cin_need)
+            return;
+        keep = ctrl_message(s, s->cin, s->cin_need, &fd);
+        drop_cin(s);
+    } else if ((need = long_message(buf, (size_t)n)) > (size_t)n) {
+        close_fd(&fd);
+        if (!(s->cin = malloc(need))) {
+            close_ctrl(s);
+            return;
+        }
+        memcpy(s->cin, buf, (size_t)n);
+        s->cin_len = (size_t)n;
+        s->cin_need = need;
+        s->cin_deadline = now_ms() + IO_TIMEOUT_MS;
+        return;
+    } else {
+        keep = ctrl_message(s, buf, (size_t)n, &fd);
+    }
     close_fd(&fd);
     if (!keep)
-        close_fd(&s->ctrl);
+        close_ctrl(s);
 }
 
 static const uint8_t rsp_failure[10] = { 0x80, 0x01, 0, 0, 0, 10, 0, 0, 0x01, 0x01 }; /* TPM_RC_FAILURE */
 static const uint8_t rsp_size[10] = { 0x80, 0x01, 0, 0, 0, 10, 0, 0, 0x01, 0x42 };    /* TPM_RC_COMMAND_SIZE */
 
-/* Returns false when the data connection must close. */
-static bool data_readable(sw *s)
+/* Execute the whole commands that are buffered, as long as their answers
+ * are taken.  Returns false when the data connection must close. */
+static bool data_run(sw *s)
 {
     static uint8_t rsp[VT_MAX_RESPONSE_SIZE];
-    ssize_t n = recv(s->data, s->din + s->din_len, sizeof(s->din) - s->din_len, MSG_DONTWAIT);
 
-    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-        return true;
-    if (n <= 0)
-        return false;
-    s->din_len += (size_t)n;
-    while (s->din_len >= 10) {
+    while (s->din_len >= 10 && s->out_data.len == 0) {
         uint32_t size = get32(s->din + 2);
         if (size < 10 || size > s->bufsize) {
             /* the stream cannot be resynchronised: answer and hang up */
-            (void)send_all(s->data, rsp_size, sizeof(rsp_size));
+            (void)send_data(s, rsp_size, sizeof(rsp_size));
             return false;
         }
         if (s->din_len < size)
             break;
-        if (!s->running) {
+        if (!s->running || !s->e) {
             logf_(s, 20, "TPM command 0x%03x before INIT: TPM_RC_FAILURE", get32(s->din + 6));
-            if (!send_all(s->data, rsp_failure, sizeof(rsp_failure)))
+            if (!send_data(s, rsp_failure, sizeof(rsp_failure)))
                 return false;
         } else {
             size_t rlen;
@@ -705,7 +817,7 @@ static bool data_readable(sw *s)
             rlen = vt_engine_execute(s->e, s->locality, s->din, size, rsp, sizeof(rsp));
             logf_(s, 20, "TPM command 0x%03x at locality %u: rc 0x%03x", get32(s->din + 6), s->locality,
                   get32(rsp + 6));
-            if (!send_all(s->data, rsp, rlen))
+            if (!send_data(s, rsp, rlen))
                 return false;
         }
         memmove(s->din, s->din + size, s->din_len - size);
@@ -714,19 +826,87 @@ static bool data_readable(sw *s)
     return true;
 }
 
-int vt_serve_swtpm(vt_engine **e, const vt_swtpm_cfg *cfg)
+/* Returns false when the data connection must close. */
+static bool data_readable(sw *s)
 {
-    sw s;
+    ssize_t n = recv(s->data, s->din + s->din_len, VT_MAX_COMMAND_SIZE - s->din_len, MSG_DONTWAIT);
+
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+        return true;
+    if (n <= 0)
+        return false;
+    s->din_len += (size_t)n;
+    return data_run(s);
+}
+
+void vt_sw_inst_init(vt_sw_inst *in)
+{
+    in->running = in->cfg.running;
+    in->established = false;
+    in->shutdown = false;
+    in->vm_session = false;
+    in->locality = 0;
+    in->bufsize = BUF_MAX;
+    in->ctrl = in->cfg.ctrl_client_fd;
+    in->data = -1;
+    in->din = NULL;
+    in->din_len = 0;
+    in->cin = NULL;
+    in->cin_len = in->cin_need = 0;
+    memset(&in->out_ctrl, 0, sizeof(in->out_ctrl));
+    memset(&in->out_data, 0, sizeof(in->out_data));
+    in->pending_vol = NULL;
+    in->pending_vol_len = 0;
+}
+
+void vt_sw_inst_end_session(vt_sw_inst *in)
+{
+    if (in->ctrl >= 0 && in->out_ctrl.len)
+        (void)out_write(in->ctrl, &in->out_ctrl); /* SHUTDOWN's answer */
+    close_ctrl(in);
+    close_data(in);
+    if (in->pending_vol) {
+        vt_seal_wipe(in->pending_vol, in->pending_vol_len);
+        free(in->pending_vol);
+    }
+    in->pending_vol = NULL;
+    in->pending_vol_len = 0;
+    in->running = false;
+    in->established = false;
+    in->shutdown = false;
+    in->vm_session = false;
+    in->locality = 0;
+    in->bufsize = BUF_MAX;
+}
+
+enum { P_SIG, P_LCTRL, P_LDATA, P_CTRL, P_DATA };
+
+typedef struct {
+    size_t inst;
+    int kind;
+} poll_ref;
+
+/* A new connection for in: open its engine first if the host released it. */
+static int accept_for(vt_sw_host *h, sw *s, int lfd)
+{
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (!s->e && (!h->open || h->open(h, s) != 0 || !s->e)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int vt_sw_host_run(vt_sw_host *h)
+{
     sigset_t mask;
+    struct pollfd *pfd = NULL;
+    poll_ref *ref = NULL;
+    size_t cap = 0;
     int sfd, result = -1;
 
-    memset(&s, 0, sizeof(s));
-    s.e = *e;
-    s.cfg = cfg;
-    s.running = cfg->running;
-    s.bufsize = BUF_MAX;
-    s.ctrl = cfg->ctrl_client_fd;
-    s.data = -1;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
@@ -740,73 +920,162 @@ int vt_serve_swtpm(vt_engine **e, const vt_swtpm_cfg *cfg)
 
     vt_notify_ready(); /* systemd Type=notify: the sockets are listening */
     for (;;) {
-        struct pollfd pfd[5];
-        int np = 0, i_sig, i_cl = -1, i_dl = -1, i_c = -1, i_d = -1;
+        size_t np = 0, i, k;
+        int timeout = -1;
+        bool hup = false;
+        uint64_t now;
 
+        if (cap < 1 + 4 * h->n) {
+            size_t want = 1 + 4 * h->n + 16;
+            struct pollfd *np_ = realloc(pfd, want * sizeof(*pfd));
+            poll_ref *nr = np_ ? realloc(ref, want * sizeof(*ref)) : NULL;
+            if (np_)
+                pfd = np_;
+            if (!nr)
+                break;
+            ref = nr;
+            cap = want;
+        }
         pfd[np] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-        i_sig = np++;
-        if (s.ctrl < 0 && cfg->ctrl_fd >= 0) {
-            pfd[np] = (struct pollfd){ .fd = cfg->ctrl_fd, .events = POLLIN };
-            i_cl = np++;
+        ref[np++] = (poll_ref){ 0, P_SIG };
+        now = now_ms();
+        for (i = 0; i < h->n; i++) {
+            sw *s = h->inst[i];
+            if (s->ctrl < 0 && s->cfg.ctrl_fd >= 0) {
+                pfd[np] = (struct pollfd){ .fd = s->cfg.ctrl_fd, .events = POLLIN };
+                ref[np++] = (poll_ref){ i, P_LCTRL };
+            }
+            if (s->data < 0 && s->cfg.data_fd >= 0) {
+                pfd[np] = (struct pollfd){ .fd = s->cfg.data_fd, .events = POLLIN };
+                ref[np++] = (poll_ref){ i, P_LDATA };
+            }
+            if (s->ctrl >= 0) {
+                pfd[np] = (struct pollfd){ .fd = s->ctrl, .events = s->out_ctrl.len ? POLLOUT : POLLIN };
+                ref[np++] = (poll_ref){ i, P_CTRL };
+            }
+            if (s->data >= 0) {
+                pfd[np] = (struct pollfd){ .fd = s->data, .events = s->out_data.len ? POLLOUT : POLLIN };
+                ref[np++] = (poll_ref){ i, P_DATA };
+            }
+            if (s->cin) {
+                int left = s->cin_deadline > now ? (int)(s->cin_deadline - now) : 0;
+                if (timeout < 0 || left < timeout)
+                    timeout = left;
+            }
         }
-        if (s.data < 0 && cfg->data_fd >= 0) {
-            pfd[np] = (struct pollfd){ .fd = cfg->data_fd, .events = POLLIN };
-            i_dl = np++;
-        }
-        if (s.ctrl >= 0) {
-            pfd[np] = (struct pollfd){ .fd = s.ctrl, .events = POLLIN };
-            i_c = np++;
-        }
-        if (s.data >= 0) {
-            pfd[np] = (struct pollfd){ .fd = s.data, .events = POLLIN };
-            i_d = np++;
-        }
-        if (poll(pfd, (nfds_t)np, -1) < 0) {
+        if (poll(pfd, (nfds_t)np, timeout) < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
-        if (pfd[i_sig].revents) {
+        if (pfd[0].revents) {
             struct signalfd_siginfo si = { 0 };
             if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) && si.ssi_signo != SIGHUP &&
                 si.ssi_signo != SIGPIPE) {
                 result = (int)si.ssi_signo;
                 break;
             }
-            if (si.ssi_signo == SIGHUP)
+            if (si.ssi_signo == SIGHUP) {
                 vt_log_reopen(); /* logrotate moved the log file away */
+                hup = true;
+            }
         }
-        if (i_cl >= 0 && pfd[i_cl].revents)
-            s.ctrl = accept4(cfg->ctrl_fd, NULL, NULL, SOCK_CLOEXEC);
-        if (i_dl >= 0 && pfd[i_dl].revents) {
-            s.data = accept4(cfg->data_fd, NULL, NULL, SOCK_CLOEXEC);
-            s.din_len = 0;
-        }
-        if (i_c >= 0 && pfd[i_c].revents) {
-            ctrl_readable(&s);
-            if (s.shutdown) {
-                result = 0;
+        for (k = 1; k < np; k++) {
+            sw *s = h->inst[ref[k].inst];
+            if (!pfd[k].revents)
+                continue;
+            switch (ref[k].kind) {
+            case P_LCTRL:
+                if (s->ctrl < 0)
+                    s->ctrl = accept_for(h, s, s->cfg.ctrl_fd);
+                break;
+            case P_LDATA:
+                if (s->data >= 0)
+                    break;
+                if (!s->din && !(s->din = malloc(VT_MAX_COMMAND_SIZE)))
+                    break;
+                s->data = accept_for(h, s, s->cfg.data_fd);
+                s->din_len = 0;
+                if (s->data < 0)
+                    close_data(s);
+                break;
+            case P_CTRL:
+                if (s->ctrl != pfd[k].fd)
+                    break;
+                if (s->out_ctrl.len) {
+                    if (!out_write(s->ctrl, &s->out_ctrl))
+                        close_ctrl(s);
+                    break;
+                }
+                ctrl_readable(s);
+                if (s->shutdown) {
+                    if (!h->multi) {
+                        result = 0;
+                        goto out;
+                    }
+                    /* this TPM's session ends, not the process */
+                    vt_sw_inst_end_session(s);
+                }
+                break;
+            case P_DATA:
+                if (s->data != pfd[k].fd)
+                    break;
+                if (s->out_data.len) {
+                    /* the answer is taken: go on with what was pipelined */
+                    if (out_write(s->data, &s->out_data) && (s->out_data.len || data_run(s)))
+                        break;
+                } else if (data_readable(s)) {
+                    break;
+                }
+                close_data(s);
+                if (s->cfg.terminate && !h->multi) {
+                    result = 0;
+                    goto out;
+                }
+                break;
+            default:
                 break;
             }
         }
-        if (i_d >= 0 && s.data == pfd[i_d].fd && pfd[i_d].revents) {
-            if (!data_readable(&s)) {
-                close_fd(&s.data);
-                s.din_len = 0;
-                if (cfg->terminate) {
-                    result = 0;
-                    break;
-                }
+        now = now_ms();
+        for (i = 0; i < h->n; i++) {
+            sw *s = h->inst[i];
+            if (s->cin && now >= s->cin_deadline) {
+                logf_(s, 1, "control message not completed in %d ms: connection closed", IO_TIMEOUT_MS);
+                close_ctrl(s);
+            }
+            /* idle: nobody connected, and the TPM off with nothing set for
+             * its next INIT, or its VM gone */
+            if (h->multi && h->release && s->e && s->ctrl < 0 && s->data < 0 &&
+                (s->vm_session || (!s->running && !s->pending_vol))) {
+                vt_sw_inst_end_session(s);
+                h->release(h, s);
             }
         }
+        if (hup && h->hangup)
+            h->hangup(h);
+        if (h->tidy)
+            h->tidy(h);
     }
-    close_fd(&s.ctrl);
-    close_fd(&s.data);
+out:
+    free(pfd);
+    free(ref);
     close(sfd);
-    if (s.pending_vol) {
-        vt_seal_wipe(s.pending_vol, s.pending_vol_len);
-        free(s.pending_vol);
-    }
-    *e = s.e;
+    return result;
+}
+
+int vt_serve_swtpm(vt_engine **e, const vt_swtpm_cfg *cfg)
+{
+    vt_sw_inst in, *list[1] = { &in };
+    vt_sw_host h = { .inst = list, .n = 1 };
+    int result;
+
+    memset(&in, 0, sizeof(in));
+    in.cfg = *cfg;
+    in.e = *e;
+    vt_sw_inst_init(&in);
+    result = vt_sw_host_run(&h);
+    vt_sw_inst_end_session(&in);
+    *e = in.e;
     return result;
 }

@@ -70,11 +70,73 @@ typedef struct {
     const uint8_t *volatile_key;  /* its key (the state key's), or NULL */
     int log_fd;           /* -1: no log */
     int log_level;
+    const char *name;     /* the instance's name in log lines, or NULL */
 } vt_swtpm_cfg;
 
 /* Serve until SHUTDOWN, --terminate, or SIGTERM/SIGINT.  *e may be
  * replaced (a new permanent state).  Returns 0 (SHUTDOWN or terminate),
  * the signal number, or -1 on a fatal error. */
 int vt_serve_swtpm(vt_engine **e, const vt_swtpm_cfg *cfg);
+
+/* ---- the serving loop, shared by `vitrum swtpm` (one TPM) and `vitrum
+ * serve --instances` (many, server/instances.c) ---- */
+
+/* Output not yet taken by a slow reader: the connection is not read again
+ * until it is gone (back-pressure, so one client never blocks the loop). */
+typedef struct {
+    uint8_t *p;
+    size_t len, cap;
+} vt_sw_out;
+
+/* One TPM served with the swtpm protocol.  The host sets cfg (and e, or
+ * leaves it NULL until its open callback runs) and host_data; the rest is
+ * the protocol's, kept by swtpm.c. */
+typedef struct vt_sw_inst {
+    vt_swtpm_cfg cfg;
+    vt_engine *e;         /* NULL while the host has it released */
+    void *host_data;
+    bool running, established, shutdown;
+    bool vm_session;      /* the data channel came with SET_DATAFD (QEMU) */
+    uint8_t locality;
+    uint32_t bufsize;
+    int ctrl, data;       /* connections, -1 when none */
+    uint8_t *din;         /* data-channel input (VT_MAX_COMMAND_SIZE), while connected */
+    size_t din_len;
+    uint8_t *cin;         /* a long control message (HASH_DATA, SET_STATEBLOB) still arriving */
+    size_t cin_len, cin_need;
+    uint64_t cin_deadline; /* CLOCK_MONOTONIC ms */
+    vt_sw_out out_ctrl, out_data;
+    uint8_t *pending_vol; /* a volatile state set by SET_STATEBLOB, for the next INIT */
+    size_t pending_vol_len;
+} vt_sw_inst;
+
+/* Make in ready to serve: no connections, protocol state reset.  cfg.ctrl_client_fd
+ * becomes the control connection and cfg.running the initial state. */
+void vt_sw_inst_init(vt_sw_inst *in);
+/* Close its connections and forget its session (not the engine). */
+void vt_sw_inst_end_session(vt_sw_inst *in);
+
+typedef struct vt_sw_host {
+    vt_sw_inst **inst;    /* the instances; the callbacks may change the list */
+    size_t n;
+    /* false (one TPM, as swtpm): SHUTDOWN, or the data client leaving with
+     * cfg.terminate, ends the loop.  true: SHUTDOWN ends that instance's
+     * session only, and an instance left idle is handed to release. */
+    bool multi;
+    /* A connection to an instance whose e is NULL arrived: open it.  0, or
+     * -1 (the connection is refused). */
+    int (*open)(struct vt_sw_host *h, vt_sw_inst *in);
+    /* multi: in has no connection and is stopped (never INIT'ed, STOP,
+     * SHUTDOWN) with no volatile state waiting for INIT, or its VM is gone
+     * (SET_DATAFD session over): save and free its engine (e = NULL). */
+    void (*release)(struct vt_sw_host *h, vt_sw_inst *in);
+    void (*hangup)(struct vt_sw_host *h); /* SIGHUP, after the log is reopened */
+    void (*tidy)(struct vt_sw_host *h);   /* after each round of events */
+    void *ctx;
+} vt_sw_host;
+
+/* Serve every instance from one poll loop until SIGTERM/SIGINT (the signal
+ * number) or, not multi, SHUTDOWN/terminate (0); -1 on a fatal error. */
+int vt_sw_host_run(vt_sw_host *h);
 
 #endif

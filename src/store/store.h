@@ -78,8 +78,9 @@ void vt_store_set_id(vt_store *s, const uint8_t id[VT_TPM_ID_SIZE]);
  * state yet, -1 (err set) if the state cannot be used.  s->warn is set
  * when one slot was left damaged by an interrupted commit. */
 long vt_store_load(vt_store *s, uint8_t *buf, size_t cap);
-/* Make blob the durable state (a full snapshot into the older slot; the
- * journal is emptied).  0 or -1 with store->err set. */
+/* Make blob the durable state: a full snapshot into the older slot, one
+ * fdatasync; the journal starts again after it (its old records name the
+ * older slot and are no longer replayed).  0 or -1 with store->err set. */
 int vt_store_commit(vt_store *s, const uint8_t *blob, size_t len);
 
 /* The journal (docs/FORMAT.md): records that each change a small part of

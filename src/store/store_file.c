@@ -617,8 +617,8 @@ int vt_store_commit(vt_store *s, const uint8_t *blob, size_t len)
     }
     if (write_slot(s, 1 - s->newest, blob, len) != 0)
         return -1;
-    /* The snapshot holds everything the journal did.  Should we stop before
-     * the journal is emptied, its records name the older slot and are
-     * skipped by the loader. */
+    /* The snapshot holds everything the journal did.  The records left in
+     * the file name the older slot: the loader skips them, and new ones
+     * are written over them (no write, no second flush here). */
     return vt_journal_reset(s);
 }

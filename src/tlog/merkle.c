@@ -220,3 +220,141 @@ vt_tlog_rc vt_tlog_prove_consistency(vt_tlog_leaf_fn get, void *ctx, uint64_t si
     *n = a.n;
     return VT_TLOG_OK;
 }
+
+/* ---- generation from stored interior nodes ---- */
+
+static unsigned log2_exact(uint64_t n) /* n a power of two */
+{
+    unsigned l = 0;
+    while (n > 1) {
+        n >>= 1;
+        l++;
+    }
+    return l;
+}
+
+/* MTH(D[start : start + n]) where start is a multiple of the largest power
+ * of two <= n (true of every range the RFC 6962 recursion visits): the left
+ * part is a complete subtree, the right part recurses (depth <= 64). */
+static int mth_nodes(vt_tlog_node_fn get, void *ctx, uint64_t start, uint64_t n,
+                     vt_tlog_hash *out)
+{
+    vt_tlog_hash l, r;
+    uint64_t k;
+    unsigned lv;
+
+    if ((n & (n - 1)) == 0) {
+        lv = log2_exact(n);
+        return get(ctx, lv, start >> lv, out);
+    }
+    k = split(n);
+    lv = log2_exact(k);
+    if (get(ctx, lv, start >> lv, &l) != 0 || mth_nodes(get, ctx, start + k, n - k, &r) != 0)
+        return -1;
+    vt_tlog_node_hash(&l, &r, out);
+    return 0;
+}
+
+vt_tlog_rc vt_tlog_root_nodes(vt_tlog_node_fn get, void *ctx, uint64_t size, vt_tlog_hash *root)
+{
+    if (size == 0) {
+        vt_crypto_init();
+        vt_hash(TPM2_ALG_SHA256, "", 0, root->h);
+        return VT_TLOG_OK;
+    }
+    return mth_nodes(get, ctx, 0, size, root) == 0 ? VT_TLOG_OK : VT_TLOG_ECRYPTO;
+}
+
+typedef struct {
+    vt_tlog_node_fn get;
+    void *ctx;
+    vt_tlog_hash *out;
+    size_t cap, n;
+} node_acc;
+
+static int npush(node_acc *a, uint64_t start, uint64_t n)
+{
+    if (a->n >= a->cap)
+        return -1;
+    if (mth_nodes(a->get, a->ctx, start, n, &a->out[a->n]) != 0)
+        return -1;
+    a->n++;
+    return 0;
+}
+
+/* PATH and SUBPROOF as above; the ranges keep the alignment mth_nodes
+ * needs (a left part starts where its parent does, a right part at a
+ * multiple of the parent's split). */
+static int npath(node_acc *a, uint64_t m, uint64_t start, uint64_t n)
+{
+    uint64_t k;
+    if (n == 1)
+        return 0;
+    k = split(n);
+    if (m < k)
+        return npath(a, m, start, k) == 0 ? npush(a, start + k, n - k) : -1;
+    return npath(a, m - k, start + k, n - k) == 0 ? npush(a, start, k) : -1;
+}
+
+static int nsubproof(node_acc *a, uint64_t m, uint64_t start, uint64_t n, bool b)
+{
+    uint64_t k;
+    if (m == n)
+        return b ? 0 : npush(a, start, n);
+    k = split(n);
+    if (m <= k)
+        return nsubproof(a, m, start, k, b) == 0 ? npush(a, start + k, n - k) : -1;
+    return nsubproof(a, m - k, start + k, n - k, false) == 0 ? npush(a, start, k) : -1;
+}
+
+vt_tlog_rc vt_tlog_prove_inclusion_nodes(vt_tlog_node_fn get, void *ctx, uint64_t index,
+                                         uint64_t size, vt_tlog_hash *proof, size_t cap,
+                                         size_t *n)
+{
+    node_acc a = { get, ctx, proof, cap, 0 };
+    if (index >= size)
+        return VT_TLOG_ERANGE;
+    if (npath(&a, index, 0, size) != 0)
+        return a.n >= a.cap ? VT_TLOG_ESPACE : VT_TLOG_ECRYPTO;
+    *n = a.n;
+    return VT_TLOG_OK;
+}
+
+vt_tlog_rc vt_tlog_prove_consistency_nodes(vt_tlog_node_fn get, void *ctx, uint64_t size1,
+                                           uint64_t size2, vt_tlog_hash *proof, size_t cap,
+                                           size_t *n)
+{
+    node_acc a = { get, ctx, proof, cap, 0 };
+    if (size1 > size2)
+        return VT_TLOG_ERANGE;
+    *n = 0;
+    if (size1 == 0 || size1 == size2)
+        return VT_TLOG_OK;
+    if (nsubproof(&a, size1, 0, size2, true) != 0)
+        return a.n >= a.cap ? VT_TLOG_ESPACE : VT_TLOG_ECRYPTO;
+    *n = a.n;
+    return VT_TLOG_OK;
+}
+
+static uint64_t popcount64(uint64_t v)
+{
+    uint64_t c = 0;
+    for (; v; v &= v - 1)
+        c++;
+    return c;
+}
+
+uint64_t vt_tlog_node_count(uint64_t size)
+{
+    /* sum over heights h >= 1 of floor(size / 2^h) */
+    return size - popcount64(size);
+}
+
+uint64_t vt_tlog_node_pos(unsigned level, uint64_t index)
+{
+    /* Node (level, index) completes with leaf m = ((index + 1) << level) - 1;
+     * before it come the nodes of the trees of size m and the nodes of
+     * heights 1 .. level - 1 completed by the same leaf. */
+    uint64_t m = ((index + 1) << level) - 1;
+    return vt_tlog_node_count(m) + level - 1;
+}

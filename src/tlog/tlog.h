@@ -87,6 +87,28 @@ vt_tlog_rc vt_tlog_prove_consistency(vt_tlog_leaf_fn get, void *ctx, uint64_t si
                                      uint64_t size2, vt_tlog_hash *proof, size_t cap,
                                      size_t *n);
 
+/* The same proofs from stored interior nodes, in O(log size) node reads:
+ * get_node returns 0 and the hash of the complete subtree of height level
+ * whose leaves are [index << level, (index + 1) << level) (level 0: a leaf
+ * hash).  The results equal the O(size) functions' above.  Every subtree an
+ * RFC 6962 proof names is complete except at most one at the right edge of
+ * the tree, which is folded from at most 64 complete ones. */
+typedef int (*vt_tlog_node_fn)(void *ctx, unsigned level, uint64_t index, vt_tlog_hash *out);
+vt_tlog_rc vt_tlog_root_nodes(vt_tlog_node_fn get, void *ctx, uint64_t size, vt_tlog_hash *root);
+vt_tlog_rc vt_tlog_prove_inclusion_nodes(vt_tlog_node_fn get, void *ctx, uint64_t index,
+                                         uint64_t size, vt_tlog_hash *proof, size_t cap,
+                                         size_t *n);
+vt_tlog_rc vt_tlog_prove_consistency_nodes(vt_tlog_node_fn get, void *ctx, uint64_t size1,
+                                           uint64_t size2, vt_tlog_hash *proof, size_t cap,
+                                           size_t *n);
+
+/* Storage order of interior nodes for an append-only store: the nodes of
+ * height >= 1 in the order they become complete (after leaf m is appended,
+ * the new nodes of heights 1, 2, ... ending at m).  Returns the position of
+ * node (level >= 1, index); a tree of size n has n - popcount(n) of them. */
+uint64_t vt_tlog_node_pos(unsigned level, uint64_t index);
+uint64_t vt_tlog_node_count(uint64_t size);
+
 /* ---- signed notes (c2sp.org/signed-note) ---- */
 #define VT_NOTE_MAX_SIGS 16u     /* the spec's minimum; more is refused */
 #define VT_NOTE_MAX_SIGLEN 96u   /* longer signatures are kept as unknown */

@@ -167,6 +167,15 @@ flush
 vt_check "platform re-enables ehEnable" tpm2_hierarchycontrol -C p ehEnable set
 vt_check "createprimary -C e works again" tpm2_createprimary -C e -G ecc -c "$T/e.ctx"
 flush
+# Shutdown(STATE) keeps the enables for TPM Resume (Part 1 §12.2.3), also
+# across a server restart between Shutdown and Startup
+vt_check "ehEnable clear before Shutdown(STATE)" tpm2_hierarchycontrol -C e ehEnable clear
+vt_check "tpm2_shutdown (STATE)" tpm2_shutdown
+vt_server_restart --startup none || vt_done
+vt_check "tpm2_startup (STATE): TPM Resume" tpm2_startup
+vt_check_eq "after Resume: ehEnable is still 0" "0" "$(startup_clear ehEnable)"
+vt_check_eq "after Resume: shEnable is 1" "1" "$(startup_clear shEnable)"
+vt_check "platform re-enables ehEnable after Resume" tpm2_hierarchycontrol -C p ehEnable set
 vt_check "a platform NV index 0x01400100" tpm2_nvdefine -C p -s 8 -a "ppwrite|ppread|authread|authwrite|platformcreate" 0x01400100
 vt_check "tpm2_hierarchycontrol -C p phEnableNV clear" tpm2_hierarchycontrol -C p phEnableNV clear
 vt_check_eq "phEnableNV is 0" "0" "$(startup_clear phEnableNV)"

@@ -26,7 +26,8 @@ fi
 vt_ok "make man"
 
 expected="vitrum.1 vitrum-serve.8 vitrum-state.1 vitrum-manufacture.8 vitrum.conf.5 vitrum-status.1
-	vitrum-swtpm.8 vitrum-release.1 vitrum-log.1 vitrum-witness.1"
+	vitrum-swtpm.8 vitrum-release.1 vitrum-log.1 vitrum-witness.1 vitrum-owner.1
+	vitrum-update.1 vitrum-verify.1"
 for p in $expected; do
 	vt_check_true "man page $p is built" [ -s "$MANDIR/$p" ]
 done
@@ -60,6 +61,9 @@ check_options vitrum-swtpm.8 "$VITRUM_BIN" swtpm --help
 check_options vitrum-release.1 "$VITRUM_BIN" release --help
 check_options vitrum-log.1 "$VITRUM_BIN" log --help
 check_options vitrum-witness.1 "$VITRUM_BIN" witness --help
+check_options vitrum-owner.1 "$VITRUM_BIN" owner --help
+check_options vitrum-update.1 "$VITRUM_BIN" update --help
+check_options vitrum-verify.1 "$VITRUM_BIN" verify --help
 # vitrum(1) points at every page of a command
 for p in $expected; do
 	case $p in vitrum.1 | vitrum.conf.5) continue ;; esac

@@ -3,9 +3,10 @@
 # sign and verify releases, every refusal with its reason, a log whose
 # checkpoints, inclusion and consistency proofs verify, a witness that
 # cosigns consistent checkpoints and refuses rollbacks and forks, C2SP tiles
-# checked by an independent Python verifier (tlog_check.py), and kill -9
-# during appends.  No TPM server is needed.
-VT_SCRIPT_TIMEOUT=${VT_SCRIPT_TIMEOUT:-400}
+# checked by an independent Python verifier (tlog_check.py), batch appends
+# and the stored interior nodes, and kill -9 during single and batch
+# appends.  No TPM server is needed.
+VT_SCRIPT_TIMEOUT=${VT_SCRIPT_TIMEOUT:-540}
 . "$(dirname "$0")/lib.sh"
 
 vt__mktmp
@@ -143,6 +144,34 @@ for i in 0 5 255 256 305; do "$V" log prove L --index $i; done >vtproofs
 vt_check "proofs from the tiles alone match vitrum's" cmp tileproofs vtproofs
 vt_check "tiles rewritten (idempotent)" "$V" log tiles L T
 
+# ---- batch appends and the hash store ----
+vt_check_eq "nodes holds size - popcount(size) interior hashes" $(((306 - 4) * 32)) "$(stat -c %s L/nodes)"
+printf 'b1\n\nb2\nb3\n' >batch3
+vt_check "log add --batch FILE (blank lines skipped)" "$V" log add L --batch batch3
+vt_check_eq "batch indexes printed" "index 306 index 307 index 308" "$(tr '\n' ' ' <"$VT_LAST_OUT" | sed 's/ $//')"
+vt_check "log add --batch - with operands" sh -c "printf 'b4\nb5\n' | '$V' log add L b6 --batch - >bout"
+vt_check_eq "operands first, then the batch" "index 309 index 310 index 311" "$(tr '\n' ' ' <bout | sed 's/ $//')"
+printf 'b1\nnosuchfile\n' >batchbad
+refused "a batch with a missing file is refused" "nosuchfile" "$V" log add L --batch batchbad
+printf 'b1\np1\n' >batchbad2
+refused "a batch with a non-bundle is refused" "not a bundle" "$V" log add L --batch batchbad2
+: >empty
+refused "an empty batch is refused" "no bundle" "$V" log add L --batch empty
+vt_check_eq "refused batches added nothing" 312 "$(sed -n 's/^size //p' L/tree)"
+"$V" log checkpoint L >cp312
+"$V" log prove L --index 310 >pr310
+vt_check "batch entry proves and verifies" "$V" log verify cp312 --key "$LP" --proof pr310 --bundle b4
+"$V" log prove L --consistency 6 312 >c6_312
+# A log made before the `nodes` file existed: readers compute the nodes in
+# memory, the next add writes the file.
+mv L/nodes nodes.saved
+"$V" log prove L --consistency 6 312 >c6_312_mem
+vt_check "proofs without the nodes file equal the stored ones" cmp c6_312 c6_312_mem
+vt_check "log add rebuilds the nodes file" "$V" log add L b1
+vt_check "the rebuilt nodes extend the old ones" cmp -n "$(stat -c %s nodes.saved)" nodes.saved L/nodes
+"$V" log prove L --consistency 6 312 >c6_312_new
+vt_check "proofs after the rebuild are the same" cmp c6_312 c6_312_new
+
 # ---- crash: kill -9 during log add ----
 "$V" log init C --origin crash.example/log >/dev/null
 for k in $(seq 0 19); do
@@ -161,31 +190,55 @@ t0=$(date +%s%N)
 "$V" log add Cwarm "${bundles[@]}" >/dev/null
 ms=$((($(date +%s%N) - t0) / 1000000 + 1))
 vt_note "crash: an add takes about $ms ms"
+# Batch rounds: 500 entries through --batch (file or stdin), their own
+# window.
+for k in $(seq 0 499); do echo "cb$((k % 20))"; done >cbatch
+"$V" log add Cwarm --batch cbatch >/dev/null
+t0=$(date +%s%N)
+"$V" log add Cwarm --batch - <cbatch >/dev/null
+bms=$((($(date +%s%N) - t0) / 1000000 + 1))
+vt_note "crash: a batch add of 500 takes about $bms ms"
 killed=0
+bkilled=0
 for r in $(seq 1 "$CRASH_ROUNDS"); do
-	"$V" log add C "${bundles[@]}" >out.$r 2>/dev/null &
+	batch=$((r % 2))
+	if [ $batch = 1 ]; then
+		if [ $((r % 4)) = 1 ]; then
+			"$V" log add C --batch cbatch >out.$r 2>/dev/null &
+		else
+			"$V" log add C --batch - <cbatch >out.$r 2>/dev/null &
+		fi
+		w=$bms
+	else
+		"$V" log add C "${bundles[@]}" >out.$r 2>/dev/null &
+		w=$ms
+	fi
 	pid=$!
-	d=$((RANDOM % (ms + 1)))
+	d=$((RANDOM % (w + 1)))
 	sleep "$((d / 1000)).$(printf %03d $((d % 1000)))"
 	kill -9 $pid 2>/dev/null
 	wait $pid 2>/dev/null
 	# adapt the window so that kills land both before and after commits
 	if [ $? -eq 137 ]; then
 		killed=$((killed + 1))
-		ms=$((ms * 3 / 2 + 1))
+		[ $batch = 1 ] && bkilled=$((bkilled + 1)) && bms=$((bms * 3 / 2 + 1))
+		[ $batch = 0 ] && ms=$((ms * 3 / 2 + 1))
 	else
-		ms=$((ms * 2 / 3 + 1))
+		[ $batch = 1 ] && bms=$((bms * 2 / 3 + 1))
+		[ $batch = 0 ] && ms=$((ms * 2 / 3 + 1))
 	fi
 	# every complete "index N" line is an acknowledged add of bundle k
+	# (of batch line k)
 	k=0
 	while read -r word n; do
-		[ "$word" = index ] && echo "$n cb$k" >>acked
+		[ "$word" = index ] && echo "$n cb$((k % 20))" >>acked
 		k=$((k + 1))
 	done <out.$r
 	"$V" log checkpoint C >ccp.$r 2>/dev/null || echo "checkpoint failed after round $r" >>errors
 done
-vt_note "crash: $killed of $CRASH_ROUNDS adds killed, $(wc -l <acked) entries acknowledged"
+vt_note "crash: $killed of $CRASH_ROUNDS adds killed ($bkilled batches), $(wc -l <acked) entries acknowledged"
 vt_check_true "some adds were killed, some acknowledged" [ "$killed" -gt 0 -a -s acked ]
+vt_check_true "some batch adds were killed" [ "$bkilled" -gt 0 ]
 vt_check_true "no checkpoint failed after a kill" [ ! -s errors ]
 "$V" log checkpoint C >cfinal
 size=$(sed -n 2p cfinal)
@@ -206,5 +259,12 @@ for r in $(seq 1 "$CRASH_ROUNDS"); do
 		"$V" log verify cfinal --key C/log.pub --proof cp --old ccp.$r >/dev/null || bad=$((bad + 1))
 done
 vt_check_eq "the final tree is consistent with every checkpoint published" 0 "$bad"
+# The stored interior nodes after the kills give the proofs an independent
+# verifier computes from the leaves alone (the tiles).
+idx="0 1 $((size / 3)) $((size / 2)) $((size - 2)) $((size - 1))"
+# shellcheck disable=SC2086
+"$PY" "$CHK" tiles CT C/log.pub $idx >ctileproofs
+for i in $idx; do "$V" log prove C --index "$i"; done >cvtproofs
+vt_check "proofs from the stored nodes equal proofs from the leaves" cmp ctileproofs cvtproofs
 
 vt_done

@@ -455,6 +455,24 @@ static void read_write_ranges(void **state)
     assert_int_equal(nv_write(OWNER, "", 0x01000003, "abcdefgh", 8, 0), 0x282);
     /* trailing parameter bytes */
     assert_int_equal(nv_cmd(0x134, OWNER, "", 0x01000003, "x", 1), 0x095);
+    /* rewriting the same bytes commits nothing when the writer may read... */
+    {
+        int before = tp.commits;
+        assert_int_equal(nv_write(OWNER, "", 0x01000002, "abcdefgh", 8, 0), 0);
+        assert_int_equal(tp.commits, before);
+        assert_int_equal(nv_write(OWNER, "", 0x01000002, "abcdefgX", 8, 0), 0);
+        assert_int_equal(tp.commits, before + 1);
+        assert_int_equal(nv_read(OWNER, "", 0x01000002, 8, 0), 0);
+        assert_memory_equal(rdata(), "abcdefgX", 8);
+    }
+    /* ...and is committed as any write when it may not (write-only owner) */
+    assert_int_equal(define(0x01000004, TPMA_NV_OWNERWRITE | TPMA_NV_AUTHREAD, 4), 0);
+    assert_int_equal(nv_write(OWNER, "", 0x01000004, "wxyz", 4, 0), 0);
+    {
+        int before = tp.commits;
+        assert_int_equal(nv_write(OWNER, "", 0x01000004, "wxyz", 4, 0), 0);
+        assert_int_equal(tp.commits, before + 1);
+    }
 }
 
 static void counters_never_go_back(void **state)

@@ -660,6 +660,111 @@ static void mutations(void **state)
     }
 }
 
+/* ---- proofs from stored interior nodes ---- */
+
+#define BIGN 3000u
+static vt_tlog_hash *big_leaves;
+static vt_tlog_hash *big_nodes; /* in vt_tlog_node_pos order */
+static unsigned node_reads;
+
+static int big_leaf(void *ctx, uint64_t i, vt_tlog_hash *out)
+{
+    (void)ctx;
+    if (i >= BIGN)
+        return -1;
+    *out = big_leaves[i];
+    return 0;
+}
+
+static int big_node(void *ctx, unsigned level, uint64_t index, vt_tlog_hash *out)
+{
+    uint64_t limit = *(const uint64_t *)ctx; /* the tree size the store holds */
+    node_reads++;
+    if (level >= 63 || ((index + 1) << level) > limit)
+        return -1; /* an incomplete or absent node is never asked for */
+    if (level == 0)
+        *out = big_leaves[index];
+    else
+        *out = big_nodes[vt_tlog_node_pos(level, index)];
+    return 0;
+}
+
+static void stored_nodes(void **state)
+{
+    vt_tlog_hash fr[64], a[VT_TLOG_MAX_PROOF], b[VT_TLOG_MAX_PROOF], ra, rb;
+    uint64_t i, pos = 0, size, x, y;
+    size_t na, nb;
+    unsigned lv, round;
+    (void)state;
+    big_leaves = calloc(BIGN, sizeof(*big_leaves));
+    big_nodes = calloc(BIGN, sizeof(*big_nodes));
+    assert_non_null(big_leaves);
+    assert_non_null(big_nodes);
+    /* Append leaves as a store would: each new interior node lands at the
+     * position vt_tlog_node_pos gives, in order, with no gap. */
+    for (i = 0; i < BIGN; i++) {
+        vt_tlog_hash cur;
+        uint8_t d[8];
+        vt_put_be64(d, i * 104729u + 3);
+        vt_tlog_leaf_hash(d, sizeof(d), &big_leaves[i]);
+        cur = big_leaves[i];
+        for (lv = 0; (i >> lv) & 1; lv++) {
+            vt_tlog_node_hash(&fr[lv], &cur, &cur);
+            assert_int_equal(vt_tlog_node_pos(lv + 1, i >> (lv + 1)), pos);
+            big_nodes[pos++] = cur;
+        }
+        fr[lv] = cur;
+        assert_int_equal(vt_tlog_node_count(i + 1), pos);
+    }
+    /* Every size up to 300 and random sizes up to BIGN: roots, inclusion and
+     * consistency proofs equal the O(size) functions', node reads are
+     * O(log size), and a node missing from the store is an error. */
+    for (round = 0; round < 1500; round++) {
+        size = round < 300 ? round + 1 : 1 + rnd() % BIGN;
+        x = rnd() % size;
+        y = rnd() % (size + 1);
+        assert_int_equal(vt_tlog_root(big_leaf, NULL, size, &ra), VT_TLOG_OK);
+        node_reads = 0;
+        assert_int_equal(vt_tlog_root_nodes(big_node, &size, size, &rb), VT_TLOG_OK);
+        assert_memory_equal(ra.h, rb.h, 32);
+        assert_true(node_reads <= 64);
+        assert_int_equal(vt_tlog_prove_inclusion(big_leaf, NULL, x, size, a, VT_TLOG_MAX_PROOF,
+                                                 &na), VT_TLOG_OK);
+        node_reads = 0;
+        assert_int_equal(vt_tlog_prove_inclusion_nodes(big_node, &size, x, size, b,
+                                                       VT_TLOG_MAX_PROOF, &nb), VT_TLOG_OK);
+        assert_true(node_reads <= 2 * 12 + 2); /* log2(3000) < 12 */
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, na * sizeof(a[0]));
+        assert_int_equal(vt_tlog_verify_inclusion(&big_leaves[x], x, size, b, nb, &rb),
+                         VT_TLOG_OK);
+        assert_int_equal(vt_tlog_prove_consistency(big_leaf, NULL, y, size, a,
+                                                   VT_TLOG_MAX_PROOF, &na), VT_TLOG_OK);
+        node_reads = 0;
+        assert_int_equal(vt_tlog_prove_consistency_nodes(big_node, &size, y, size, b,
+                                                         VT_TLOG_MAX_PROOF, &nb), VT_TLOG_OK);
+        assert_true(node_reads <= 3 * 12 + 2);
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, na * sizeof(a[0]));
+        assert_int_equal(vt_tlog_root(big_leaf, NULL, y, &ra), VT_TLOG_OK);
+        assert_int_equal(vt_tlog_verify_consistency(y, size, &ra, &rb, b, nb), VT_TLOG_OK);
+        /* a store holding fewer leaves than asked for fails cleanly */
+        if (size > 1) {
+            uint64_t less = size - 1;
+            assert_int_not_equal(vt_tlog_root_nodes(big_node, &less, size, &rb), VT_TLOG_OK);
+        }
+    }
+    assert_int_equal(vt_tlog_prove_inclusion_nodes(big_node, &size, size, size, b, 64, &nb),
+                     VT_TLOG_ERANGE);
+    size = BIGN;
+    assert_int_equal(vt_tlog_prove_inclusion_nodes(big_node, &size, 5, size, b, 3, &nb),
+                     VT_TLOG_ESPACE);
+    assert_int_equal(vt_tlog_prove_consistency_nodes(big_node, &size, 9, 8, b, 64, &nb),
+                     VT_TLOG_ERANGE);
+    free(big_leaves);
+    free(big_nodes);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -669,7 +774,7 @@ int main(void)
         cmocka_unit_test(note_openssl_keys), cmocka_unit_test(cosignature),
         cmocka_unit_test(checkpoints),     cmocka_unit_test(manifests),
         cmocka_unit_test(bundles),         cmocka_unit_test(bundle_in_log),
-        cmocka_unit_test(mutations),
+        cmocka_unit_test(mutations),       cmocka_unit_test(stored_nodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

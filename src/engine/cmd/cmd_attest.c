@@ -29,11 +29,9 @@
 #define NULL_KEY_HASH TPM2_ALG_SHA256
 
 /* The firmware version GetCapability reports as TPM_PT_FIRMWARE_VERSION_1
- * (high 32 bits) and _2 (low 32 bits). */
-static uint64_t firmware_version(void)
-{
-    return ((uint64_t)VITRUM_FW_VERSION_1 << 32) | VITRUM_FW_VERSION_2;
-}
+ * (high 32 bits) and _2 (low 32 bits): the running release once the host
+ * set it (trust.c, vt_engine_set_firmware). */
+#define firmware_version(e) vt_firmware_version(e)
 
 /* A format-one code without a number gets parameter n; anything else (a
  * warning, TPM_RC_FAILURE, a code that already has its number) passes. */
@@ -65,7 +63,7 @@ void vt_attest_header(vt_engine *e, TPMI_ST_ATTEST type, const vt_object *sign_k
     if (extra && extra->size <= sizeof(out->extraData.buffer))
         out->extraData = *extra;
     vt_clock_info(e, &out->clockInfo);
-    out->firmwareVersion = firmware_version();
+    out->firmwareVersion = firmware_version(e);
 
     /* Part 3 §18.1: resetCount, restartCount and firmwareVersion would let
      * attestations by different keys be correlated, so unless the key is in
@@ -396,7 +394,7 @@ TPM2_RC vt_cmd_get_time(vt_cmd *c)
     vt_clock_info(c->e, &att.attested.time.time.clockInfo);
     /* One reading of Clock in both places. */
     att.attested.time.time.clockInfo.clock = att.clockInfo.clock;
-    att.attested.time.firmwareVersion = firmware_version();
+    att.attested.time.firmwareVersion = firmware_version(c->e);
     return finish(c, key, 2, &scheme, 2, &att);
 }
 

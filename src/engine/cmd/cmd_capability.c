@@ -130,6 +130,15 @@ static bool cap_commands(vt_out *o, uint32_t first, uint32_t n)
     return l.more;
 }
 
+/* The vendor commands (TPMA_CC.V) in the table: docs/VENDOR-COMMANDS.md. */
+static size_t vendor_commands(void)
+{
+    size_t i, n = 0;
+    for (i = 0; i < vt_command_count; i++)
+        n += (vt_commands[i].cc & TPMA_CC_V) != 0;
+    return n;
+}
+
 /* No command needs physical presence. */
 static bool cap_empty_cc_list(vt_out *o)
 {
@@ -313,8 +322,9 @@ static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
     case TPM2_PT_VENDOR_STRING_3: *v = 0; return true;
     case TPM2_PT_VENDOR_STRING_4: *v = 0; return true;
     case TPM2_PT_VENDOR_TPM_TYPE: *v = 1; return true;
-    case TPM2_PT_FIRMWARE_VERSION_1: *v = VITRUM_FW_VERSION_1; return true;
-    case TPM2_PT_FIRMWARE_VERSION_2: *v = VITRUM_FW_VERSION_2; return true;
+    /* The running release once the host set it (trust.c). */
+    case TPM2_PT_FIRMWARE_VERSION_1: *v = (uint32_t)(vt_firmware_version(e) >> 32); return true;
+    case TPM2_PT_FIRMWARE_VERSION_2: *v = (uint32_t)vt_firmware_version(e); return true;
     case TPM2_PT_INPUT_BUFFER: *v = TPM2_MAX_DIGEST_BUFFER; return true;
     case TPM2_PT_HR_TRANSIENT_MIN: *v = VT_MAX_OBJECTS; return true;
     case TPM2_PT_HR_PERSISTENT_MIN: *v = VT_MAX_PERSISTENT; return true;
@@ -343,8 +353,8 @@ static bool property(vt_engine *e, TPM2_PT pt, uint32_t *v)
     case TPM2_PT_PS_YEAR: *v = 0; return true;
     case TPM2_PT_SPLIT_MAX: *v = 0; return true;
     case TPM2_PT_TOTAL_COMMANDS: *v = (uint32_t)vt_command_count; return true;
-    case TPM2_PT_LIBRARY_COMMANDS: *v = (uint32_t)vt_command_count; return true;
-    case TPM2_PT_VENDOR_COMMANDS: *v = 0; return true;
+    case TPM2_PT_LIBRARY_COMMANDS: *v = (uint32_t)(vt_command_count - vendor_commands()); return true;
+    case TPM2_PT_VENDOR_COMMANDS: *v = (uint32_t)vendor_commands(); return true;
     case TPM2_PT_NV_BUFFER_MAX: *v = VT_NV_BUFFER_MAX; return true;
     case TPM2_PT_MODES: *v = 0; return true;
     case TPM2_PT_MAX_CAP_BUFFER: *v = TPM2_MAX_CAP_BUFFER; return true;

@@ -221,6 +221,9 @@ TPM2_RC vt_cmd_clear(vt_cmd *c)
     clear_policy(&p->owner_policy);
     clear_policy(&p->endorsement_policy);
     clear_policy(&p->lockout_policy);
+    /* The release trust store is the owner's: keys and policy go; the SVN
+     * floors stay (trust.h). */
+    vt_trust_clear(&p->trust);
     /* Clock restarts from zero (clock.c: Clock = base + elapsed). */
     p->clock = 0;
     e->clock_base = 0;

@@ -62,12 +62,20 @@ TPM2_RC vt_cmd_startup(vt_cmd *c)
     /* NV locks and CLEAR_STCLEAR data go at TPM Reset and TPM Restart,
      * and survive TPM Resume (Part 2 §13.4). */
     vt_nv_startup(&p->nv, kind != TPM_RESUME);
+    /* phEnable is SET by any Startup; shEnable, ehEnable and phEnableNV
+     * are SET by TPM Reset and TPM Restart and kept by TPM Resume
+     * (Part 3 §9.3.1). */
+    e->v.ph_enable = e->v.sh_enable = e->v.eh_enable = e->v.ph_enable_nv = true;
+    if (kind == TPM_RESUME) {
+        e->v.sh_enable = !p->saved.sh_disabled;
+        e->v.eh_enable = !p->saved.eh_disabled;
+        e->v.ph_enable_nv = !p->saved.ph_nv_disabled;
+    }
     /* The saved state is used once; a later power loss is disorderly. */
     p->last_shutdown = VT_SU_NONE;
     vt_wipe(&p->saved, sizeof(p->saved));
     p->saved.valid = false;
 
-    e->v.ph_enable = e->v.sh_enable = e->v.eh_enable = e->v.ph_enable_nv = true;
     e->v.platform_auth_len = 0;
     e->v.started = true;
     /* DA bookkeeping of this Startup: a non-orderly one after DA was in
@@ -97,6 +105,9 @@ TPM2_RC vt_cmd_shutdown(vt_cmd *c)
         p->saved.pcr_update_counter = e->v.pcr_update_counter;
         memcpy(p->saved.null_seed, e->v.null_seed, VT_SEED_SIZE);
         memcpy(p->saved.null_proof, e->v.null_proof, VT_SEED_SIZE);
+        p->saved.sh_disabled = !e->v.sh_enable;
+        p->saved.eh_disabled = !e->v.eh_enable;
+        p->saved.ph_nv_disabled = !e->v.ph_enable_nv;
         p->saved.valid = true;
     } else {
         vt_wipe(&p->saved, sizeof(p->saved));
