@@ -90,7 +90,7 @@ check: test-deps
 # The long crash test: 500 kill -9 of a server under a stream of durable
 # changes (make check runs 20).
 soak: all
-	CRASH_KILLS=$${CRASH_KILLS:-500} VT_TEST_TIMEOUT=3600 tests/run.sh integration/test_crash
+	CRASH_KILLS=$${CRASH_KILLS:-500} VT_TEST_TIMEOUT=3600 VITRUM_BIN=$(BUILD)/vitrum tests/run.sh integration/test_crash
 
 # Only the plain build (quicker while developing).
 check-quick: all $(UNIT_BIN)

@@ -81,6 +81,12 @@ void vt_engine_set_nv_available(vt_engine *e, bool available);
 void vt_engine_hash_start(vt_engine *e);
 void vt_engine_hash_data(vt_engine *e, const uint8_t *data, size_t len);
 void vt_engine_hash_end(vt_engine *e);
+/* The TPM established flag (PC Client PTP TPM_ACCESS.tpmEstablishment):
+ * set durably by vt_engine_hash_start, cleared by
+ * vt_engine_reset_established (the host checks the locality is 3 or 4).
+ * reset returns VT_OK or VT_ERR_STORE. */
+bool vt_engine_tpm_established(const vt_engine *e);
+vt_status vt_engine_reset_established(vt_engine *e);
 
 /* Save what an orderly stop of the process must keep (the Clock).  Called by
  * the server on SIGTERM/SIGINT.  Returns VT_OK or VT_ERR_STORE. */

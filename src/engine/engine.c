@@ -188,8 +188,28 @@ void vt_engine_set_nv_available(vt_engine *e, bool available) { e->nv_available 
 
 void vt_engine_hash_start(vt_engine *e)
 {
-    if (e->powered)
-        vt_pcr_drtm_start(e);
+    if (!e->powered)
+        return;
+    vt_pcr_drtm_start(e);
+    if (!e->p.tpm_established) {
+        e->p.tpm_established = true;
+        /* a failed commit leaves it set in memory; the next commit keeps it */
+        (void)vt_state_commit(e);
+    }
+}
+
+bool vt_engine_tpm_established(const vt_engine *e) { return e->p.tpm_established; }
+
+vt_status vt_engine_reset_established(vt_engine *e)
+{
+    if (!e->p.tpm_established)
+        return VT_OK;
+    e->p.tpm_established = false;
+    if (vt_state_commit(e) != TPM2_RC_SUCCESS) {
+        e->p.tpm_established = true;
+        return VT_ERR_STORE;
+    }
+    return VT_OK;
 }
 
 void vt_engine_hash_data(vt_engine *e, const uint8_t *data, size_t len)

@@ -99,6 +99,9 @@ typedef struct {
     uint32_t clear_count; /* Startup(CLEAR)s: TPM Reset and TPM Restart, not Resume */
     bool clock_safe;
     bool stopped_cleanly; /* Clock was stored at the last stop */
+    /* TPM_ACCESS.tpmEstablishment (PC Client PTP): set by _TPM_Hash_Start,
+     * cleared only from locality 3 or 4, kept across power cycles. */
+    bool tpm_established;
     uint16_t last_shutdown; /* TPM2_SU_CLEAR, TPM2_SU_STATE, or 0xFFFF: none */
     /* Hierarchy authorization values (trailing zeros removed, Part 1 §19.?) */
     uint8_t owner_auth[VT_MAX_DIGEST], endorsement_auth[VT_MAX_DIGEST], lockout_auth[VT_MAX_DIGEST];

@@ -245,9 +245,11 @@ static void walk(vt_walker *w, vt_persistent *p)
         vt_w_bool(w, &p->saved.sh_disabled);
         vt_w_bool(w, &p->saved.eh_disabled);
         vt_w_bool(w, &p->saved.ph_nv_disabled);
+        vt_w_bool(w, &p->tpm_established);
     } else {
         memset(&p->trust, 0, sizeof(p->trust));
         p->saved.sh_disabled = p->saved.eh_disabled = p->saved.ph_nv_disabled = false;
+        p->tpm_established = false;
     }
 
     if (!w->writing) {

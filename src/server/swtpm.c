@@ -518,7 +518,7 @@ static bool ctrl_message(sw *s, uint8_t *buf, size_t n, int *fd)
         if (!s->running)
             return reply_rc(s, VT_SW_BAD_ORDINAL);
         memset(r, 0, 8);
-        r[4] = s->established ? 1 : 0;
+        r[4] = vt_engine_tpm_established(s->e) ? 1 : 0;
         return send_ctrl(s, r, 8);
     case VT_SW_SET_LOCALITY:
         if (n < 1)
@@ -534,8 +534,7 @@ static bool ctrl_message(sw *s, uint8_t *buf, size_t n, int *fd)
         if (!s->running)
             return reply_rc(s, VT_SW_BAD_ORDINAL);
         if (cmd == VT_SW_HASH_START) {
-            vt_engine_hash_start(s->e);
-            s->established = true; /* TIS: a D-RTM sequence sets tpmEstablished */
+            vt_engine_hash_start(s->e); /* sets tpmEstablished, durably */
         } else if (cmd == VT_SW_HASH_END) {
             vt_engine_hash_end(s->e);
         } else if (cmd == VT_SW_STORE_VOLATILE) {
@@ -566,8 +565,7 @@ static bool ctrl_message(sw *s, uint8_t *buf, size_t n, int *fd)
         /* TIS: only localities 3 and 4 may reset the flag */
         if (buf[0] < 3 || buf[0] > 4)
             return reply_rc(s, VT_SW_BAD_LOCALITY);
-        s->established = false;
-        return reply_rc(s, VT_SW_SUCCESS);
+        return reply_rc(s, vt_engine_reset_established(s->e) == VT_OK ? VT_SW_SUCCESS : VT_SW_FAIL);
     case VT_SW_GET_STATEBLOB: {
         uint32_t type, offset;
         size_t len;
@@ -842,7 +840,6 @@ static bool data_readable(sw *s)
 void vt_sw_inst_init(vt_sw_inst *in)
 {
     in->running = in->cfg.running;
-    in->established = false;
     in->shutdown = false;
     in->vm_session = false;
     in->locality = 0;
@@ -872,7 +869,6 @@ void vt_sw_inst_end_session(vt_sw_inst *in)
     in->pending_vol = NULL;
     in->pending_vol_len = 0;
     in->running = false;
-    in->established = false;
     in->shutdown = false;
     in->vm_session = false;
     in->locality = 0;

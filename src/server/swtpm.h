@@ -95,7 +95,7 @@ typedef struct vt_sw_inst {
     vt_swtpm_cfg cfg;
     vt_engine *e;         /* NULL while the host has it released */
     void *host_data;
-    bool running, established, shutdown;
+    bool running, shutdown;
     bool vm_session;      /* the data channel came with SET_DATAFD (QEMU) */
     uint8_t locality;
     uint32_t bufsize;

@@ -94,6 +94,40 @@ for _ in $(seq 1 100); do vt__alive $TPID || break; sleep 0.05; done
 vt_check_true "the TCP server exits after SHUTDOWN" bash -c "! kill -0 $TPID 2>/dev/null"
 wait $TPID 2>/dev/null
 
+# tpmEstablished is kept across power cycles (PC Client PTP TPM_ACCESS):
+# set by HASH_START, cleared only by RESET_TPMESTABLISHED at locality 3/4
+est_server() { # est_server STATEDIR: start a TCP server on it, wait, set EPORT/EPID
+	EPORT=$(vt__free_port) || exit 2
+	"$VITRUM_BIN" swtpm socket --tpm2 --server type=tcp,port=$EPORT --ctrl type=tcp,port=$((EPORT + 1)) \
+		--tpmstate dir="$1" 2>>"$VT_TMP/est.log" &
+	EPID=$!
+	for _ in $(seq 1 100); do "$VT_PYTHON" "$CTL" --tcp $((EPORT + 1)) config >/dev/null 2>&1 && break; sleep 0.05; done
+	"$VT_PYTHON" "$CTL" --tcp $((EPORT + 1)) init >/dev/null
+}
+est_stop() {
+	"$VT_PYTHON" "$CTL" --tcp $((EPORT + 1)) shutdown >/dev/null
+	for _ in $(seq 1 100); do vt__alive $EPID || break; sleep 0.05; done
+	wait $EPID 2>/dev/null
+}
+mkdir -p "$VT_TMP/est.state"
+est_server "$VT_TMP/est.state"
+vt_check_eq "a new TPM is not established" "result=0 bit=0" "$("$VT_PYTHON" "$CTL" --tcp $((EPORT + 1)) est)"
+"$VT_PYTHON" "$CTL" --tcp $((EPORT + 1)) hash-start >/dev/null
+"$VT_PYTHON" "$CTL" --tcp $((EPORT + 1)) hash-end >/dev/null
+vt_check_eq "HASH_START sets it" "result=0 bit=1" "$("$VT_PYTHON" "$CTL" --tcp $((EPORT + 1)) est)"
+est_stop
+est_server "$VT_TMP/est.state"
+vt_check_eq "tpmEstablished survives a restart of the server" "result=0 bit=1" \
+	"$("$VT_PYTHON" "$CTL" --tcp $((EPORT + 1)) est)"
+vt_check_eq "RESET_TPMESTABLISHED from locality 0 is refused" "result=61" \
+	"$("$VT_PYTHON" "$CTL" --tcp $((EPORT + 1)) reset-est 0)"
+vt_check_eq "RESET_TPMESTABLISHED from locality 3" "result=0" "$("$VT_PYTHON" "$CTL" --tcp $((EPORT + 1)) reset-est 3)"
+vt_check_eq "... clears it" "result=0 bit=0" "$("$VT_PYTHON" "$CTL" --tcp $((EPORT + 1)) est)"
+est_stop
+est_server "$VT_TMP/est.state"
+vt_check_eq "the reset survives a restart too" "result=0 bit=0" "$("$VT_PYTHON" "$CTL" --tcp $((EPORT + 1)) est)"
+est_stop
+
 # the command line refuses what it does not implement, and says why
 vt_check_fails "refuses an unknown option" "$VITRUM_BIN" swtpm socket --tpm2 --seccomp action=none \
 	--ctrl type=unixio,path="$VT_TMP/x.sock" --tpmstate dir="$VT_TMP/x"

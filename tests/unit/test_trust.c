@@ -807,12 +807,13 @@ static void test_state_v6_v5(void **state)
     assert_int_equal(blob[4 + 7], 6);
     assert_int_equal(vt_state_unmarshal(&e->p, blob, n), VT_OK);
     /* version 5: the same state without the trust walk loads with an empty
-     * store (the walk of this store is its last part; an empty store's is
-     * 46 octets, so cut the state of a fresh engine) */
+     * store (the version 6 part is the last: an empty store's walk is 46
+     * octets, then the three saved hierarchy enables and tpmEstablished, 4;
+     * so cut the state of a fresh engine) */
     vt_engine_free(e);
     e = fresh();
     n = vt_state_marshal(&e->p, blob, sizeof(blob));
-    v5 = n - 32 - 46;
+    v5 = n - 32 - 50;
     blob[4 + 7] = 5;
     assert_int_equal(vt_hash(TPM2_ALG_SHA256, blob, v5, blob + v5), 32);
     memset(&e->p.trust, 0x5A, sizeof(e->p.trust));
