@@ -23,10 +23,13 @@ done
 vt_server_start || vt_done
 T=$VT_TMP
 cd "$T" || vt_done
-case "$VT_TARGET" in
-vitrum) DEV="mssim:host=127.0.0.1,port=$VT_PORT" ;;
-swtpm) DEV="swtpm:host=127.0.0.1,port=$VT_PORT" ;;
-esac
+set_dev() { # the TCTI string systemd gets (again after a restart: the port may change)
+	case "$VT_TARGET" in
+	vitrum) DEV="mssim:host=127.0.0.1,port=$VT_PORT" ;;
+	swtpm) DEV="swtpm:host=127.0.0.1,port=$VT_PORT" ;;
+	esac
+}
+set_dev
 # No terminal: systemd must never wait on an agent or a prompt.
 export SYSTEMD_ASK_PASSWORD_AGENT=0 SYSTEMD_LOG_LEVEL=${SYSTEMD_LOG_LEVEL:-info}
 
@@ -64,6 +67,7 @@ vt_check "PCR 7 changes (tpm2_pcrextend)" tpm2_pcrextend "7:sha256=$(printf '%06
 vt_check_fails "after PCR 7 changed the token no longer unseals" token_open
 # A TPM Reset puts PCR 7 back: the token unseals again.
 vt_server_restart || vt_done
+set_dev
 vt_check "after a restart (PCR 7 back to its boot value) it unseals again" token_open
 
 # ---- with a PIN: PolicyPCR + PolicyAuthValue
