@@ -12,6 +12,7 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "common/be.h"
+#include "common/hex.h"
 
 #define CMD_MAX 4096u
 #define DEFAULT_TCTI "mssim:host=127.0.0.1,port=2321"
@@ -39,17 +40,6 @@ void vt_vc_disconnect(TSS2_TCTI_CONTEXT *t)
         Tss2_TctiLdr_Finalize(&t);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int vt_vc_auth_parse(const char *s, uint8_t *buf, size_t cap, vt_vc_auth *out, char *err,
                      size_t errlen)
 {
@@ -61,19 +51,16 @@ int vt_vc_auth_parse(const char *s, uint8_t *buf, size_t cap, vt_vc_auth *out, c
     out->len = 0;
     if (!strncmp(s, "hex:", 4)) {
         const char *h = s + 4;
-        size_t hl = strlen(h), i;
+        size_t hl = strlen(h);
         if (hl % 2 || hl / 2 > cap) {
             snprintf(err, errlen, "bad hex password (at most %zu octets)", cap);
             return -1;
         }
-        for (i = 0; i < hl; i += 2) {
-            int a = hexval(h[i]), b = hexval(h[i + 1]);
-            if (a < 0 || b < 0) {
-                snprintf(err, errlen, "bad hex password");
-                return -1;
-            }
-            buf[n++] = (uint8_t)(a << 4 | b);
+        if (vt_hex_decode(h, hl, buf, hl / 2) != 0) {
+            snprintf(err, errlen, "bad hex password");
+            return -1;
         }
+        n = hl / 2;
     } else if (!strncmp(s, "file:", 5)) {
         const char *path = s + 5;
         FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;

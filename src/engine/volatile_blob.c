@@ -14,6 +14,7 @@
 #include <tss2/tss2_mu.h>
 
 #include "vitrum/engine_volatile.h"
+#include "common/be.h"
 #include "engine/engine_internal.h"
 #include "engine/object.h"
 #include "engine/param_crypt.h"
@@ -50,19 +51,6 @@ static uint32_t layout_fingerprint(void)
     return h;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 size_t vt_engine_volatile_max(void)
 {
     return VOL_HEADER + sizeof(vt_volatile);
@@ -77,11 +65,11 @@ size_t vt_engine_volatile_save(vt_engine *e, uint8_t *buf, size_t cap)
         return 0;
     t = vt_time_now(e);
     memcpy(buf, VOL_MAGIC, 4);
-    put32(buf + 4, VOL_FORMAT);
-    put32(buf + 8, layout_fingerprint());
-    put32(buf + 12, (uint32_t)sizeof(vt_volatile));
-    put32(buf + 16, (uint32_t)(t >> 32));
-    put32(buf + 20, (uint32_t)t);
+    vt_put_be32(buf + 4, VOL_FORMAT);
+    vt_put_be32(buf + 8, layout_fingerprint());
+    vt_put_be32(buf + 12, (uint32_t)sizeof(vt_volatile));
+    vt_put_be32(buf + 16, (uint32_t)(t >> 32));
+    vt_put_be32(buf + 20, (uint32_t)t);
     /* buf may not be aligned for vt_volatile: copy bytes, then clear
      * fields in the copy by their offsets. */
     memcpy(buf + VOL_HEADER, &e->v, sizeof(vt_volatile));
@@ -179,8 +167,8 @@ static vt_status parse(const uint8_t *buf, size_t len, vt_volatile **out, uint64
     *out = NULL;
     if (len < VOL_HEADER || memcmp(buf, VOL_MAGIC, 4) != 0)
         return VT_ERR_STATE_CORRUPT;
-    if (get32(buf + 4) != VOL_FORMAT || get32(buf + 8) != layout_fingerprint() ||
-        get32(buf + 12) != sizeof(vt_volatile))
+    if (vt_get_be32(buf + 4) != VOL_FORMAT || vt_get_be32(buf + 8) != layout_fingerprint() ||
+        vt_get_be32(buf + 12) != sizeof(vt_volatile))
         return VT_ERR_STATE_VERSION;
     if (len != VOL_HEADER + sizeof(vt_volatile))
         return VT_ERR_STATE_CORRUPT;
@@ -198,7 +186,7 @@ static vt_status parse(const uint8_t *buf, size_t len, vt_volatile **out, uint64
         free(v);
         return VT_ERR_STATE_CORRUPT;
     }
-    *time_ms = (uint64_t)get32(buf + 16) << 32 | get32(buf + 20);
+    *time_ms = (uint64_t)vt_get_be32(buf + 16) << 32 | vt_get_be32(buf + 20);
     *out = v;
     return VT_OK;
 }

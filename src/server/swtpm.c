@@ -13,6 +13,7 @@
  * does makes the loop wait, so no TPM holds up another. */
 #define _GNU_SOURCE
 #include "server/swtpm.h"
+#include "common/be.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -43,19 +44,6 @@
 #define CAPS 0x7FFFu
 
 typedef vt_sw_inst sw;
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static void logf_(const sw *s, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void logf_(const sw *s, int level, const char *fmt, ...)
@@ -193,7 +181,7 @@ static void close_fd(int *fd)
 static bool reply_rc(sw *s, uint32_t rc)
 {
     uint8_t b[4];
-    put32(b, rc);
+    vt_put_be32(b, rc);
     return send_ctrl(s, b, 4);
 }
 
@@ -376,7 +364,7 @@ static uint32_t store_volatile(sw *s)
     n = vt_engine_volatile_save(s->e, payload, cap);
     if (n == 0 || !(len = vt_sw_blob_wrap(VT_SW_BLOB_VOLATILE, payload, n, s->cfg.volatile_key, out + 4, cap)))
         goto done;
-    put32(out, (uint32_t)len);
+    vt_put_be32(out, (uint32_t)len);
     if (pwrite(s->cfg.volatile_fd, out, 4 + len, 0) == (ssize_t)(4 + len) && fdatasync(s->cfg.volatile_fd) == 0)
         rc = VT_SW_SUCCESS;
     else
@@ -402,7 +390,7 @@ static int load_volatile_file(sw *s, uint8_t **blob, size_t *len)
     *blob = NULL;
     if (s->cfg.volatile_fd < 0 || pread(s->cfg.volatile_fd, hdr, 4, 0) != 4)
         return 1;
-    n = get32(hdr);
+    n = vt_get_be32(hdr);
     if (n == 0)
         return 1;
     if (n > BLOB_MAX || !(buf = malloc(n)))
@@ -494,19 +482,19 @@ static bool ctrl_message(sw *s, uint8_t *buf, size_t n, int *fd)
 
     if (n < 4)
         return false;
-    cmd = get32(buf);
+    cmd = vt_get_be32(buf);
     buf += 4;
     n -= 4;
     logf_(s, 5, "control command %u (%zu bytes)", cmd, n);
     switch (cmd) {
     case VT_SW_GET_CAPABILITY:
-        put32(r, 0);
-        put32(r + 4, CAPS);
+        vt_put_be32(r, 0);
+        vt_put_be32(r + 4, CAPS);
         return send_ctrl(s, r, 8);
     case VT_SW_INIT:
         if (n < 4)
             return false;
-        return reply_rc(s, do_init(s, get32(buf)));
+        return reply_rc(s, do_init(s, vt_get_be32(buf)));
     case VT_SW_SHUTDOWN:
         if (s->running)
             vt_engine_power_off(s->e);
@@ -547,7 +535,7 @@ static bool ctrl_message(sw *s, uint8_t *buf, size_t n, int *fd)
         uint32_t len;
         if (n < 4)
             return false;
-        len = get32(buf);
+        len = vt_get_be32(buf);
         if (len > 4096u)
             return false;
         if (n < 4u + len) /* ctrl_readable waits for the whole message */
@@ -573,17 +561,17 @@ static bool ctrl_message(sw *s, uint8_t *buf, size_t n, int *fd)
         bool ok;
         if (n < 12)
             return false;
-        type = get32(buf + 4);
-        offset = get32(buf + 8);
+        type = vt_get_be32(buf + 4);
+        offset = vt_get_be32(buf + 8);
         blob = get_blob(s, type, &len, &rc);
         if (!blob)
             return reply_rc(s, rc);
         if (offset > len)
             offset = (uint32_t)len;
-        put32(hdr, 0);
-        put32(hdr + 4, s->cfg.migration_key && type != VT_SW_BLOB_SAVESTATE ? VT_SW_STATE_FLAG_ENCRYPTED : 0);
-        put32(hdr + 8, (uint32_t)len);
-        put32(hdr + 12, (uint32_t)(len - offset));
+        vt_put_be32(hdr, 0);
+        vt_put_be32(hdr + 4, s->cfg.migration_key && type != VT_SW_BLOB_SAVESTATE ? VT_SW_STATE_FLAG_ENCRYPTED : 0);
+        vt_put_be32(hdr + 8, (uint32_t)len);
+        vt_put_be32(hdr + 12, (uint32_t)(len - offset));
         ok = send_ctrl(s, hdr, 16) && send_ctrl(s, blob + offset, len - offset);
         vt_seal_wipe(blob, len);
         free(blob);
@@ -595,9 +583,9 @@ static bool ctrl_message(sw *s, uint8_t *buf, size_t n, int *fd)
         size_t have;
         if (n < 12)
             return false;
-        flags = get32(buf);
-        type = get32(buf + 4);
-        len = get32(buf + 8);
+        flags = vt_get_be32(buf);
+        type = vt_get_be32(buf + 4);
+        len = vt_get_be32(buf + 8);
         if (len > BLOB_MAX) {
             (void)reply_rc(s, VT_SW_BAD_PARAMETER);
             return false;
@@ -621,8 +609,8 @@ static bool ctrl_message(sw *s, uint8_t *buf, size_t n, int *fd)
         s->running = false;
         return reply_rc(s, VT_SW_SUCCESS);
     case VT_SW_GET_CONFIG:
-        put32(r, 0);
-        put32(r + 4, (s->cfg.store && s->cfg.store->key ? VT_SW_CONFIG_FILE_KEY : 0) |
+        vt_put_be32(r, 0);
+        vt_put_be32(r + 4, (s->cfg.store && s->cfg.store->key ? VT_SW_CONFIG_FILE_KEY : 0) |
                          (s->cfg.migration_key ? VT_SW_CONFIG_MIGRATION_KEY : 0));
         return send_ctrl(s, r, 8);
     case VT_SW_SET_DATAFD:
@@ -641,15 +629,15 @@ static bool ctrl_message(sw *s, uint8_t *buf, size_t n, int *fd)
         uint32_t want;
         if (n < 4)
             return reply_rc(s, VT_SW_BAD_PARAMETER);
-        want = get32(buf);
+        want = vt_get_be32(buf);
         if (want != 0 && s->running)
             return reply_rc(s, VT_SW_BAD_ORDINAL);
         if (want != 0)
             s->bufsize = want < BUF_MIN ? BUF_MIN : want > BUF_MAX ? BUF_MAX : want;
-        put32(r, 0);
-        put32(r + 4, s->bufsize);
-        put32(r + 8, BUF_MIN);
-        put32(r + 12, BUF_MAX);
+        vt_put_be32(r, 0);
+        vt_put_be32(r + 4, s->bufsize);
+        vt_put_be32(r + 8, BUF_MIN);
+        vt_put_be32(r + 12, BUF_MAX);
         return send_ctrl(s, r, 16);
     }
     case VT_SW_GET_INFO: {
@@ -660,14 +648,14 @@ static bool ctrl_message(sw *s, uint8_t *buf, size_t n, int *fd)
         size_t len;
         if (n < 16)
             return reply_rc(s, VT_SW_BAD_PARAMETER);
-        flags = (uint64_t)get32(buf) << 32 | get32(buf + 4);
-        offset = get32(buf + 8);
+        flags = (uint64_t)vt_get_be32(buf) << 32 | vt_get_be32(buf + 4);
+        offset = vt_get_be32(buf + 8);
         len = info_json(flags, json, sizeof(json));
         if (offset > len)
             offset = (uint32_t)len;
-        put32(out, 0);
-        put32(out + 4, (uint32_t)len);
-        put32(out + 8, (uint32_t)(len - offset));
+        vt_put_be32(out, 0);
+        vt_put_be32(out + 4, (uint32_t)len);
+        vt_put_be32(out + 8, (uint32_t)(len - offset));
         memcpy(out + 12, json + offset, len - offset);
         return send_ctrl(s, out, 12 + len - offset);
     }
@@ -709,12 +697,12 @@ static void close_data(sw *s)
 static size_t long_message(const uint8_t *buf, size_t n)
 {
     uint32_t len;
-    if (n >= 8 && get32(buf) == VT_SW_HASH_DATA) {
-        len = get32(buf + 4);
+    if (n >= 8 && vt_get_be32(buf) == VT_SW_HASH_DATA) {
+        len = vt_get_be32(buf + 4);
         return len <= 4096u ? 8u + len : 0;
     }
-    if (n >= 16 && get32(buf) == VT_SW_SET_STATEBLOB) {
-        len = get32(buf + 12);
+    if (n >= 16 && vt_get_be32(buf) == VT_SW_SET_STATEBLOB) {
+        len = vt_get_be32(buf + 12);
         return len <= BLOB_MAX ? 16u + (size_t)len : 0;
     }
     return 0;
@@ -797,7 +785,7 @@ static bool data_run(sw *s)
     static uint8_t rsp[VT_MAX_RESPONSE_SIZE];
 
     while (s->din_len >= 10 && s->out_data.len == 0) {
-        uint32_t size = get32(s->din + 2);
+        uint32_t size = vt_get_be32(s->din + 2);
         if (size < 10 || size > s->bufsize) {
             /* the stream cannot be resynchronised: answer and hang up */
             (void)send_data(s, rsp_size, sizeof(rsp_size));
@@ -806,15 +794,15 @@ static bool data_run(sw *s)
         if (s->din_len < size)
             break;
         if (!s->running || !s->e) {
-            logf_(s, 20, "TPM command 0x%03x before INIT: TPM_RC_FAILURE", get32(s->din + 6));
+            logf_(s, 20, "TPM command 0x%03x before INIT: TPM_RC_FAILURE", vt_get_be32(s->din + 6));
             if (!send_data(s, rsp_failure, sizeof(rsp_failure)))
                 return false;
         } else {
             size_t rlen;
             vt_engine_set_client(s->e, 0);
             rlen = vt_engine_execute(s->e, s->locality, s->din, size, rsp, sizeof(rsp));
-            logf_(s, 20, "TPM command 0x%03x at locality %u: rc 0x%03x", get32(s->din + 6), s->locality,
-                  get32(rsp + 6));
+            logf_(s, 20, "TPM command 0x%03x at locality %u: rc 0x%03x", vt_get_be32(s->din + 6), s->locality,
+                  vt_get_be32(rsp + 6));
             if (!send_data(s, rsp, rlen))
                 return false;
         }

@@ -9,6 +9,7 @@
  *         16-byte GCM tag (AAD: bytes 0..24).
  * The encryption key is HMAC-SHA256(migration key, "vitrum swtpm blob key"). */
 #include "server/swtpm.h"
+#include "common/be.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,19 +17,6 @@
 #include "store/seal.h"
 
 #define HDR 24u
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static int blob_key(const uint8_t *mk, uint8_t out[32])
 {
@@ -48,7 +36,7 @@ size_t vt_sw_blob_wrap(uint8_t type, const uint8_t *payload, size_t len, const u
     out[5] = VT_SW_BLOB_FORMAT;
     out[6] = type;
     out[7] = key ? 1 : 0;
-    put32(out + 8, (uint32_t)len);
+    vt_put_be32(out + 8, (uint32_t)len);
     if (!key) {
         memmove(out + HDR, payload, len);
         if (vt_seal_hmac(zero, "vitrum swtpm blob", out, HDR + len, out + HDR + len) != 0)
@@ -89,7 +77,7 @@ int vt_sw_blob_unwrap(uint8_t type, uint8_t *buf, size_t len, const uint8_t *key
         return -1;
     }
     enc = buf[7] == 1;
-    n = get32(buf + 8);
+    n = vt_get_be32(buf + 8);
     if (len != HDR + n + (enc ? VT_SEAL_TAG_SIZE : 32u)) {
         snprintf(err, errlen, "state blob length does not match its header");
         return -1;

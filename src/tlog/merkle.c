@@ -152,75 +152,6 @@ vt_tlog_rc vt_tlog_root(vt_tlog_leaf_fn get, void *ctx, uint64_t size, vt_tlog_h
     return mth(get, ctx, 0, size, root) == 0 ? VT_TLOG_OK : VT_TLOG_ECRYPTO;
 }
 
-typedef struct {
-    vt_tlog_leaf_fn get;
-    void *ctx;
-    vt_tlog_hash *out;
-    size_t cap, n;
-} proof_acc;
-
-static int push_mth(proof_acc *a, uint64_t start, uint64_t n)
-{
-    if (a->n >= a->cap)
-        return -1;
-    if (mth(a->get, a->ctx, start, n, &a->out[a->n]) != 0)
-        return -1;
-    a->n++;
-    return 0;
-}
-
-/* PATH(m, D[start : start + n]) (RFC 6962 §2.1.1). */
-static int path(proof_acc *a, uint64_t m, uint64_t start, uint64_t n)
-{
-    uint64_t k;
-    if (n == 1)
-        return 0;
-    k = split(n);
-    if (m < k)
-        return path(a, m, start, k) == 0 ? push_mth(a, start + k, n - k) : -1;
-    return path(a, m - k, start + k, n - k) == 0 ? push_mth(a, start, k) : -1;
-}
-
-/* SUBPROOF(m, D[start : start + n], b) (RFC 6962 §2.1.2). */
-static int subproof(proof_acc *a, uint64_t m, uint64_t start, uint64_t n, bool b)
-{
-    uint64_t k;
-    if (m == n)
-        return b ? 0 : push_mth(a, start, n);
-    k = split(n);
-    if (m <= k)
-        return subproof(a, m, start, k, b) == 0 ? push_mth(a, start + k, n - k) : -1;
-    return subproof(a, m - k, start + k, n - k, false) == 0 ? push_mth(a, start, k) : -1;
-}
-
-vt_tlog_rc vt_tlog_prove_inclusion(vt_tlog_leaf_fn get, void *ctx, uint64_t index,
-                                   uint64_t size, vt_tlog_hash *proof, size_t cap, size_t *n)
-{
-    proof_acc a = { get, ctx, proof, cap, 0 };
-    if (index >= size)
-        return VT_TLOG_ERANGE;
-    if (path(&a, index, 0, size) != 0)
-        return VT_TLOG_ESPACE;
-    *n = a.n;
-    return VT_TLOG_OK;
-}
-
-vt_tlog_rc vt_tlog_prove_consistency(vt_tlog_leaf_fn get, void *ctx, uint64_t size1,
-                                     uint64_t size2, vt_tlog_hash *proof, size_t cap,
-                                     size_t *n)
-{
-    proof_acc a = { get, ctx, proof, cap, 0 };
-    if (size1 > size2)
-        return VT_TLOG_ERANGE;
-    *n = 0;
-    if (size1 == 0 || size1 == size2)
-        return VT_TLOG_OK;
-    if (subproof(&a, size1, 0, size2, true) != 0)
-        return VT_TLOG_ESPACE;
-    *n = a.n;
-    return VT_TLOG_OK;
-}
-
 /* ---- generation from stored interior nodes ---- */
 
 static unsigned log2_exact(uint64_t n) /* n a power of two */
@@ -255,6 +186,84 @@ static int mth_nodes(vt_tlog_node_fn get, void *ctx, uint64_t start, uint64_t n,
     return 0;
 }
 
+/* The proof recursion of RFC 6962 §2.1.1-2.1.2 over either source of
+ * hashes: the leaf hashes (leaf set; O(size) per proof) or the stored
+ * interior nodes (node set; O(log size)). */
+typedef struct {
+    vt_tlog_leaf_fn leaf;
+    vt_tlog_node_fn node;
+    void *ctx;
+    vt_tlog_hash *out;
+    size_t cap, n;
+} proof_acc;
+
+static int push_mth(proof_acc *a, uint64_t start, uint64_t n)
+{
+    int rc;
+    if (a->n >= a->cap)
+        return -1;
+    rc = a->node ? mth_nodes(a->node, a->ctx, start, n, &a->out[a->n])
+                 : mth(a->leaf, a->ctx, start, n, &a->out[a->n]);
+    if (rc != 0)
+        return -1;
+    a->n++;
+    return 0;
+}
+
+/* PATH(m, D[start : start + n]) (RFC 6962 §2.1.1).  The ranges keep the
+ * alignment mth_nodes needs: a left part starts where its parent does, a
+ * right part at a multiple of the parent's split. */
+static int path(proof_acc *a, uint64_t m, uint64_t start, uint64_t n)
+{
+    uint64_t k;
+    if (n == 1)
+        return 0;
+    k = split(n);
+    if (m < k)
+        return path(a, m, start, k) == 0 ? push_mth(a, start + k, n - k) : -1;
+    return path(a, m - k, start + k, n - k) == 0 ? push_mth(a, start, k) : -1;
+}
+
+/* SUBPROOF(m, D[start : start + n], b) (RFC 6962 §2.1.2). */
+static int subproof(proof_acc *a, uint64_t m, uint64_t start, uint64_t n, bool b)
+{
+    uint64_t k;
+    if (m == n)
+        return b ? 0 : push_mth(a, start, n);
+    k = split(n);
+    if (m <= k)
+        return subproof(a, m, start, k, b) == 0 ? push_mth(a, start + k, n - k) : -1;
+    return subproof(a, m - k, start + k, n - k, false) == 0 ? push_mth(a, start, k) : -1;
+}
+
+vt_tlog_rc vt_tlog_prove_inclusion(vt_tlog_leaf_fn get, void *ctx, uint64_t index,
+                                   uint64_t size, vt_tlog_hash *proof, size_t cap, size_t *n)
+{
+    proof_acc a = { get, NULL, ctx, proof, cap, 0 };
+    if (index >= size)
+        return VT_TLOG_ERANGE;
+    if (path(&a, index, 0, size) != 0)
+        return VT_TLOG_ESPACE;
+    *n = a.n;
+    return VT_TLOG_OK;
+}
+
+vt_tlog_rc vt_tlog_prove_consistency(vt_tlog_leaf_fn get, void *ctx, uint64_t size1,
+                                     uint64_t size2, vt_tlog_hash *proof, size_t cap,
+                                     size_t *n)
+{
+    proof_acc a = { get, NULL, ctx, proof, cap, 0 };
+    if (size1 > size2)
+        return VT_TLOG_ERANGE;
+    *n = 0;
+    if (size1 == 0 || size1 == size2)
+        return VT_TLOG_OK;
+    if (subproof(&a, size1, 0, size2, true) != 0)
+        return VT_TLOG_ESPACE;
+    *n = a.n;
+    return VT_TLOG_OK;
+}
+
 vt_tlog_rc vt_tlog_root_nodes(vt_tlog_node_fn get, void *ctx, uint64_t size, vt_tlog_hash *root)
 {
     if (size == 0) {
@@ -265,56 +274,14 @@ vt_tlog_rc vt_tlog_root_nodes(vt_tlog_node_fn get, void *ctx, uint64_t size, vt_
     return mth_nodes(get, ctx, 0, size, root) == 0 ? VT_TLOG_OK : VT_TLOG_ECRYPTO;
 }
 
-typedef struct {
-    vt_tlog_node_fn get;
-    void *ctx;
-    vt_tlog_hash *out;
-    size_t cap, n;
-} node_acc;
-
-static int npush(node_acc *a, uint64_t start, uint64_t n)
-{
-    if (a->n >= a->cap)
-        return -1;
-    if (mth_nodes(a->get, a->ctx, start, n, &a->out[a->n]) != 0)
-        return -1;
-    a->n++;
-    return 0;
-}
-
-/* PATH and SUBPROOF as above; the ranges keep the alignment mth_nodes
- * needs (a left part starts where its parent does, a right part at a
- * multiple of the parent's split). */
-static int npath(node_acc *a, uint64_t m, uint64_t start, uint64_t n)
-{
-    uint64_t k;
-    if (n == 1)
-        return 0;
-    k = split(n);
-    if (m < k)
-        return npath(a, m, start, k) == 0 ? npush(a, start + k, n - k) : -1;
-    return npath(a, m - k, start + k, n - k) == 0 ? npush(a, start, k) : -1;
-}
-
-static int nsubproof(node_acc *a, uint64_t m, uint64_t start, uint64_t n, bool b)
-{
-    uint64_t k;
-    if (m == n)
-        return b ? 0 : npush(a, start, n);
-    k = split(n);
-    if (m <= k)
-        return nsubproof(a, m, start, k, b) == 0 ? npush(a, start + k, n - k) : -1;
-    return nsubproof(a, m - k, start + k, n - k, false) == 0 ? npush(a, start, k) : -1;
-}
-
 vt_tlog_rc vt_tlog_prove_inclusion_nodes(vt_tlog_node_fn get, void *ctx, uint64_t index,
                                          uint64_t size, vt_tlog_hash *proof, size_t cap,
                                          size_t *n)
 {
-    node_acc a = { get, ctx, proof, cap, 0 };
+    proof_acc a = { NULL, get, ctx, proof, cap, 0 };
     if (index >= size)
         return VT_TLOG_ERANGE;
-    if (npath(&a, index, 0, size) != 0)
+    if (path(&a, index, 0, size) != 0)
         return a.n >= a.cap ? VT_TLOG_ESPACE : VT_TLOG_ECRYPTO;
     *n = a.n;
     return VT_TLOG_OK;
@@ -324,13 +291,13 @@ vt_tlog_rc vt_tlog_prove_consistency_nodes(vt_tlog_node_fn get, void *ctx, uint6
                                            uint64_t size2, vt_tlog_hash *proof, size_t cap,
                                            size_t *n)
 {
-    node_acc a = { get, ctx, proof, cap, 0 };
+    proof_acc a = { NULL, get, ctx, proof, cap, 0 };
     if (size1 > size2)
         return VT_TLOG_ERANGE;
     *n = 0;
     if (size1 == 0 || size1 == size2)
         return VT_TLOG_OK;
-    if (nsubproof(&a, size1, 0, size2, true) != 0)
+    if (subproof(&a, size1, 0, size2, true) != 0)
         return a.n >= a.cap ? VT_TLOG_ESPACE : VT_TLOG_ECRYPTO;
     *n = a.n;
     return VT_TLOG_OK;

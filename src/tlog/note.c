@@ -329,7 +329,7 @@ size_t vt_note_sig_line(const vt_note_key *k, const uint8_t *sig, size_t sig_len
 /* ---- checkpoints ---- */
 
 /* The next line of text[*pos..len), without its '\n'. */
-static bool next_line(const char *text, size_t len, size_t *pos, const char **line, size_t *n)
+bool vt_tlog_next_line(const char *text, size_t len, size_t *pos, const char **line, size_t *n)
 {
     const char *end;
     if (*pos >= len)
@@ -351,17 +351,17 @@ vt_tlog_rc vt_checkpoint_parse(vt_checkpoint *c, const char *text, size_t len)
     memset(c, 0, sizeof(*c));
     if (len == 0 || text[len - 1] != '\n' || !text_ok((const uint8_t *)text, len))
         return VT_TLOG_EFORMAT;
-    if (!next_line(text, len, &pos, &l, &n) || n == 0)
+    if (!vt_tlog_next_line(text, len, &pos, &l, &n) || n == 0)
         return VT_TLOG_EFORMAT;
     c->origin = l;
     c->origin_len = n;
-    if (!next_line(text, len, &pos, &l, &n) || vt_parse_u64(l, n, &c->size) != 0)
+    if (!vt_tlog_next_line(text, len, &pos, &l, &n) || vt_parse_u64(l, n, &c->size) != 0)
         return VT_TLOG_EFORMAT;
-    if (!next_line(text, len, &pos, &l, &n) || vt_b64_decode(l, n, c->root.h, 32) != 32)
+    if (!vt_tlog_next_line(text, len, &pos, &l, &n) || vt_b64_decode(l, n, c->root.h, 32) != 32)
         return VT_TLOG_EFORMAT;
     c->ext = text + pos;
     c->ext_len = len - pos;
-    while (next_line(text, len, &pos, &l, &n))
+    while (vt_tlog_next_line(text, len, &pos, &l, &n))
         if (n == 0) /* extension lines are non-empty */
             return VT_TLOG_EFORMAT;
     return VT_TLOG_OK;

@@ -8,20 +8,6 @@
 
 static const char manifest_head[] = "vitrum-release/v1";
 
-static bool next_line(const char *text, size_t len, size_t *pos, const char **line, size_t *n)
-{
-    const char *end;
-    if (*pos >= len)
-        return false;
-    end = memchr(text + *pos, '\n', len - *pos);
-    if (!end)
-        return false;
-    *line = text + *pos;
-    *n = (size_t)(end - *line);
-    *pos = (size_t)(end - text) + 1;
-    return true;
-}
-
 /* "key value": value after "key " (exactly one space). */
 static bool field(const char *l, size_t n, const char *key, const char **v, size_t *vn)
 {
@@ -60,33 +46,33 @@ vt_tlog_rc vt_manifest_parse(vt_manifest *m, const char *text, size_t len)
     memset(m, 0, sizeof(*m));
     if (len == 0 || text[len - 1] != '\n')
         return VT_TLOG_EFORMAT;
-    if (!next_line(text, len, &pos, &l, &n) || n != sizeof(manifest_head) - 1 ||
+    if (!vt_tlog_next_line(text, len, &pos, &l, &n) || n != sizeof(manifest_head) - 1 ||
         memcmp(l, manifest_head, n) != 0)
         return VT_TLOG_EFORMAT;
-    if (!next_line(text, len, &pos, &l, &n) || !field(l, n, "name", &v, &vn) ||
+    if (!vt_tlog_next_line(text, len, &pos, &l, &n) || !field(l, n, "name", &v, &vn) ||
         !chars_ok(v, vn, VT_MANIFEST_FIELD_MAX, 0, true))
         return VT_TLOG_EFORMAT;
     m->name = v;
     m->name_len = vn;
-    if (!next_line(text, len, &pos, &l, &n) || !field(l, n, "version", &v, &vn) ||
+    if (!vt_tlog_next_line(text, len, &pos, &l, &n) || !field(l, n, "version", &v, &vn) ||
         !chars_ok(v, vn, VT_MANIFEST_FIELD_MAX, '!', false))
         return VT_TLOG_EFORMAT;
     m->version = v;
     m->version_len = vn;
-    if (!next_line(text, len, &pos, &l, &n) || !field(l, n, "svn", &v, &vn) ||
+    if (!vt_tlog_next_line(text, len, &pos, &l, &n) || !field(l, n, "svn", &v, &vn) ||
         vt_parse_u64(v, vn, &m->svn) != 0)
         return VT_TLOG_EFORMAT;
-    if (!next_line(text, len, &pos, &l, &n) || !field(l, n, "size", &v, &vn) ||
+    if (!vt_tlog_next_line(text, len, &pos, &l, &n) || !field(l, n, "size", &v, &vn) ||
         vt_parse_u64(v, vn, &m->size) != 0)
         return VT_TLOG_EFORMAT;
-    if (!next_line(text, len, &pos, &l, &n) || !field(l, n, "sha256", &v, &vn) || vn != 64)
+    if (!vt_tlog_next_line(text, len, &pos, &l, &n) || !field(l, n, "sha256", &v, &vn) || vn != 64)
         return VT_TLOG_EFORMAT;
     for (i = 0; i < 64; i++) /* canonical: lowercase only */
         if (v[i] >= 'A' && v[i] <= 'F')
             return VT_TLOG_EFORMAT;
     if (vt_hex_decode(v, vn, m->sha256, 32) != 0)
         return VT_TLOG_EFORMAT;
-    while (next_line(text, len, &pos, &l, &n)) {
+    while (vt_tlog_next_line(text, len, &pos, &l, &n)) {
         if (m->nbuild == VT_MANIFEST_MAX_BUILD || !field(l, n, "build", &v, &vn) ||
             !chars_ok(v, vn, VT_MANIFEST_BUILD_MAX, ' ', false))
             return VT_TLOG_EFORMAT;

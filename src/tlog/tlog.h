@@ -50,6 +50,9 @@ long vt_b64_decode(const char *s, size_t len, uint8_t *out, size_t cap);
 size_t vt_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap);
 /* Canonical decimal (no sign, no leading zero but "0") into a uint64. */
 int vt_parse_u64(const char *s, size_t len, uint64_t *out);
+/* The next '\n'-terminated line of text[*pos..len) (without the '\n'),
+ * advancing *pos; false at the end or before an unterminated line. */
+bool vt_tlog_next_line(const char *text, size_t len, size_t *pos, const char **line, size_t *n);
 
 /* ---- Ed25519 (OpenSSL EVP) ---- */
 int vt_ed25519_verify(const uint8_t pub[32], const uint8_t sig[64],
