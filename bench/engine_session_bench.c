@@ -13,6 +13,10 @@
  *   perf record -g build/bench/engine_session_bench unseal_hmacenc 200000
  *
  * usage: engine_session_bench OP [COUNT [WARMUP]]
+ * env: ENGINE_BENCH_GAP_US=N sleeps N µs before each command (an idle
+ *      server), ENGINE_BENCH_TRASH_KB=N then writes N KiB of other memory
+ *      (cold caches); both show what a command costs when it is not in a
+ *      tight loop.
  * ops: salted_rsa salted_ecc getrandom getrandom_enc unseal_pw unseal_hmacenc
  *      policypcr_unseal, or "all"
  * prints: op=OP count=N engine_us_per_op=... p10_us=... median_us=... p99_us=... cmds_per_op=...
@@ -97,10 +101,29 @@ static uint64_t thread_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* ENGINE_BENCH_GAP_US=N: sleep N µs before each command, as a server idles
+ * between a slow client's commands.  ENGINE_BENCH_TRASH_KB=N: then write N KiB
+ * of other memory, as the rest of a busy machine would, so the command runs
+ * on cold caches. */
+static long gap_us, trash_kb;
+static volatile uint8_t *trash;
+
+static void before_command(void)
+{
+    if (gap_us > 0) {
+        struct timespec ts = {gap_us / 1000000, (gap_us % 1000000) * 1000};
+        nanosleep(&ts, NULL);
+    }
+    for (long i = 0; trash && i < trash_kb * 1024; i += 64)
+        trash[i]++;
+}
+
 static TSS2_RC t_transmit(TSS2_TCTI_CONTEXT *ctx, size_t size, const uint8_t *cmd)
 {
     eng_tcti *t = (eng_tcti *)ctx;
-    uint64_t a = thread_ns();
+    uint64_t a;
+    before_command();
+    a = thread_ns();
     t->rsp_len = vt_engine_execute(t->e, 0, cmd, size, t->rsp, sizeof(t->rsp));
     t->ns += thread_ns() - a;
     t->commands++;
@@ -380,6 +403,12 @@ int main(int argc, char **argv)
         return 2;
     }
     count = argc > 2 ? atol(argv[2]) : 2000;
+    if (getenv("ENGINE_BENCH_GAP_US"))
+        gap_us = atol(getenv("ENGINE_BENCH_GAP_US"));
+    if (getenv("ENGINE_BENCH_TRASH_KB"))
+        trash_kb = atol(getenv("ENGINE_BENCH_TRASH_KB"));
+    if (trash_kb > 0 && !(trash = calloc((size_t)trash_kb, 1024)))
+        return 1;
     warmup = argc > 3 ? atol(argv[3]) : 20;
     if (count < 1 || warmup < 0) {
         fprintf(stderr, "engine_session_bench: error: bad count/warmup\n");

@@ -281,10 +281,15 @@ static int setup(bench_state *s)
 
 /* SESSION_BENCH_PACE_US=N: the client spins N µs before each op, so that a
  * fast op (unseal_pw) reaches the server at the pace of a slow one (an
- * ESAPI session op costs the client ~2 ms): the server then idles, and
- * wakes, the same way for both, and their server CPU compares only the
- * work of the command. */
-static uint64_t pace_ns;
+ * ESAPI session op costs the client ~2 ms).
+ *
+ * SESSION_BENCH_IDLE_US=N: stricter; before every command it sends, the
+ * client spins until N µs have passed since the server's last answer
+ * arrived, so the server idles exactly N µs before each command of every op
+ * (however long ESAPI's own crypto took) and server CPU compares only the
+ * work of the commands: a host's idle vCPU gets colder the longer it idles.
+ * This is done in a TCTI that wraps the real one. */
+static uint64_t pace_ns, idle_ns;
 
 static uint64_t now_ns(void);
 
@@ -296,6 +301,62 @@ static void pace(void)
     until = now_ns() + pace_ns;
     while (now_ns() < until)
         ;
+}
+
+typedef struct {
+    TSS2_TCTI_CONTEXT_COMMON_V2 common;
+    TSS2_TCTI_CONTEXT *inner;
+    uint64_t last_answer;
+} idle_tcti;
+
+static TSS2_RC i_transmit(TSS2_TCTI_CONTEXT *ctx, size_t size, const uint8_t *cmd)
+{
+    idle_tcti *t = (idle_tcti *)ctx;
+    while (t->last_answer && now_ns() - t->last_answer < idle_ns)
+        ;
+    return Tss2_Tcti_Transmit(t->inner, size, cmd);
+}
+
+static TSS2_RC i_receive(TSS2_TCTI_CONTEXT *ctx, size_t *size, uint8_t *rsp, int32_t timeout)
+{
+    idle_tcti *t = (idle_tcti *)ctx;
+    TSS2_RC rc = Tss2_Tcti_Receive(t->inner, size, rsp, timeout);
+    if (rsp && rc == TSS2_RC_SUCCESS)
+        t->last_answer = now_ns();
+    return rc;
+}
+
+static void i_finalize(TSS2_TCTI_CONTEXT *ctx) { (void)ctx; }
+static TSS2_RC i_cancel(TSS2_TCTI_CONTEXT *ctx) { return Tss2_Tcti_Cancel(((idle_tcti *)ctx)->inner); }
+static TSS2_RC i_get_poll_handles(TSS2_TCTI_CONTEXT *ctx, TSS2_TCTI_POLL_HANDLE *h, size_t *n)
+{
+    return Tss2_Tcti_GetPollHandles(((idle_tcti *)ctx)->inner, h, n);
+}
+static TSS2_RC i_set_locality(TSS2_TCTI_CONTEXT *ctx, uint8_t l)
+{
+    return Tss2_Tcti_SetLocality(((idle_tcti *)ctx)->inner, l);
+}
+static TSS2_RC i_make_sticky(TSS2_TCTI_CONTEXT *ctx, TPM2_HANDLE *h, uint8_t sticky)
+{
+    return Tss2_Tcti_MakeSticky(((idle_tcti *)ctx)->inner, h, sticky);
+}
+
+static idle_tcti idle_wrap;
+
+static TSS2_TCTI_CONTEXT *wrap_idle(TSS2_TCTI_CONTEXT *inner)
+{
+    TSS2_TCTI_CONTEXT_COMMON_V2 *c = &idle_wrap.common;
+    c->v1.magic = 0x1d1e5e551d1e5eull;
+    c->v1.version = 2;
+    c->v1.transmit = i_transmit;
+    c->v1.receive = i_receive;
+    c->v1.finalize = i_finalize;
+    c->v1.cancel = i_cancel;
+    c->v1.getPollHandles = i_get_poll_handles;
+    c->v1.setLocality = i_set_locality;
+    c->makeSticky = i_make_sticky;
+    idle_wrap.inner = inner;
+    return (TSS2_TCTI_CONTEXT *)&idle_wrap;
 }
 
 static int once(bench_state *s)
@@ -350,6 +411,8 @@ int main(int argc, char **argv)
     long server_pid = argc > 6 ? atol(argv[6]) : 0;
     if (getenv("SESSION_BENCH_PACE_US"))
         pace_ns = (uint64_t)atol(getenv("SESSION_BENCH_PACE_US")) * 1000u;
+    if (getenv("SESSION_BENCH_IDLE_US"))
+        idle_ns = (uint64_t)atol(getenv("SESSION_BENCH_IDLE_US")) * 1000u;
     if (count < 1 || warmup < 0) {
         fprintf(stderr, "session_bench: error: bad count/warmup\n");
         return 2;
@@ -361,7 +424,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "session_bench: error: TCTI '%s': %s\n", conf, Tss2_RC_Decode(rc));
         return 1;
     }
-    rc = Esys_Initialize(&esys, tcti, NULL);
+    rc = Esys_Initialize(&esys, idle_ns ? wrap_idle(tcti) : tcti, NULL);
     if (rc != TSS2_RC_SUCCESS) {
         fprintf(stderr, "session_bench: error: Esys_Initialize: %s\n", Tss2_RC_Decode(rc));
         return 1;

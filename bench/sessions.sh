@@ -9,6 +9,9 @@
 #   SESSION_BENCH_PACE_US=2500 bench/sessions.sh --ops "unseal_pw unseal_hmacenc"
 #                                          # the client spins 2.5 ms before each op,
 #                                          # so fast and slow ops wake the server alike
+#   SESSION_BENCH_IDLE_US=3000 bench/sessions.sh
+#                                          # stricter: the server idles exactly 3 ms
+#                                          # before every command of every op
 #
 # Prints a markdown table: per op the median ops/s of each server, the median
 # of the per-round ratios vitrum/swtpm, the server's CPU time per op (from

@@ -9,6 +9,7 @@
  * Secrets: private numbers are held in BN_secure_new() BIGNUMs flagged
  * constant-time and freed with BN_clear_free; octet buffers that held secrets
  * are wiped with vt_wipe before they go out of scope. */
+#include "crypto/aes_ni.h"
 #include "crypto/vt_asym.h"
 
 #include "crypto/vt_crypto.h"
@@ -1089,6 +1090,8 @@ int vt_aes_crypt(TPM2_ALG_ID mode, bool encrypt, const uint8_t *key, size_t key_
         return -2;
     if (len == 0)
         return 0;
+    if (mode == TPM2_ALG_CFB && vt_aes_ni_usable())
+        return vt_aes_ni_cfb(encrypt, key, key_bytes, iv, in, len, out);
     if (!ready())
         return -1;
     ki = (int)key_bytes / 8 - 2;

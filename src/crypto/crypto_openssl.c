@@ -1,9 +1,23 @@
-/* OpenSSL 3 implementation of vt_crypto.h. */
+/* OpenSSL 3 implementation of vt_crypto.h.
+ *
+ * One-shot digests and HMACs — what a session hashes per command: cpHash,
+ * rpHash, the command and response HMACs, KDFa, the DRBG — run on
+ * libcrypto's low-level SHA contexts instead of EVP.  They are the same
+ * assembly (SHA-NI where the CPU has it), but a plain struct that is
+ * copied by assignment, with no provider dispatch, locks or allocation: for
+ * the one- to three-block messages of a session that dispatch cost more
+ * than the compressions, and far more on the cold caches a TPM command
+ * usually runs on (docs/PERFORMANCE.md, sessions).  Those functions are
+ * deprecated in OpenSSL 3 but present in every 3.x build that keeps the
+ * 3.0 API (Debian's does).  Streaming hashes (vt_hash_ctx: sequences, PCR
+ * banks) stay on EVP. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "crypto/vt_crypto.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -25,6 +39,45 @@ static struct {
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
+/* A low-level digest state of any of the four hashes. */
+typedef union {
+    SHA_CTX sha1;
+    SHA256_CTX sha256;
+    SHA512_CTX sha512; /* also SHA-384 */
+} raw_md;
+
+static bool raw_init(raw_md *c, TPM2_ALG_ID alg)
+{
+    switch (alg) {
+    case TPM2_ALG_SHA1: return SHA1_Init(&c->sha1) == 1;
+    case TPM2_ALG_SHA256: return SHA256_Init(&c->sha256) == 1;
+    case TPM2_ALG_SHA384: return SHA384_Init(&c->sha512) == 1;
+    case TPM2_ALG_SHA512: return SHA512_Init(&c->sha512) == 1;
+    default: return false;
+    }
+}
+
+static void raw_update(raw_md *c, TPM2_ALG_ID alg, const void *p, size_t n)
+{
+    if (n == 0)
+        return;
+    switch (alg) {
+    case TPM2_ALG_SHA1: SHA1_Update(&c->sha1, p, n); break;
+    case TPM2_ALG_SHA256: SHA256_Update(&c->sha256, p, n); break;
+    default: SHA512_Update(&c->sha512, p, n); break; /* SHA-384 too */
+    }
+}
+
+static void raw_final(raw_md *c, TPM2_ALG_ID alg, uint8_t *out)
+{
+    switch (alg) {
+    case TPM2_ALG_SHA1: SHA1_Final(out, &c->sha1); break;
+    case TPM2_ALG_SHA256: SHA256_Final(out, &c->sha256); break;
+    case TPM2_ALG_SHA384: SHA384_Final(out, &c->sha512); break;
+    default: SHA512_Final(out, &c->sha512); break;
+    }
+}
+
 /* HMAC (RFC 2104) on the digest: a key is absorbed into an inner (key ^
  * ipad) and an outer (key ^ opad) digest state once, and every HMAC under
  * it starts from copies of the two.  A command uses the same key several
@@ -40,11 +93,10 @@ typedef struct {
     uint32_t last; /* use stamp, for replacing the least recently used */
     size_t key_len;
     uint8_t key[HMAC_KEY_MAX];
-    EVP_MD_CTX *inner, *outer;
+    raw_md inner, outer;
 } hmac_slot;
 
 typedef struct {
-    EVP_MD_CTX *md; /* one-shot digests and the HMAC passes */
     uint32_t clock;
     hmac_slot slot[HMAC_SLOTS];
 } crypto_tls;
@@ -55,16 +107,9 @@ static _Thread_local crypto_tls *tls;
 static void tls_free(void *p)
 {
     crypto_tls *t = p;
-    unsigned i;
 
-    if (!t)
-        return;
-    EVP_MD_CTX_free(t->md);
-    for (i = 0; i < HMAC_SLOTS; i++) {
-        EVP_MD_CTX_free(t->slot[i].inner);
-        EVP_MD_CTX_free(t->slot[i].outer);
-    }
-    OPENSSL_clear_free(t, sizeof(*t));
+    if (t)
+        OPENSSL_clear_free(t, sizeof(*t)); /* wipes any kept key state */
 }
 
 static void init_once(void)
@@ -93,7 +138,6 @@ int vt_crypto_init(void)
 static crypto_tls *tls_get(void)
 {
     crypto_tls *t = tls;
-    unsigned i;
 
     if (t)
         return t;
@@ -102,14 +146,7 @@ static crypto_tls *tls_get(void)
     t = OPENSSL_zalloc(sizeof(*t));
     if (!t)
         return NULL;
-    t->md = EVP_MD_CTX_new();
-    for (i = 0; i < HMAC_SLOTS && t->md; i++) {
-        t->slot[i].inner = EVP_MD_CTX_new();
-        t->slot[i].outer = EVP_MD_CTX_new();
-        if (!t->slot[i].inner || !t->slot[i].outer)
-            break;
-    }
-    if (i < HMAC_SLOTS || pthread_setspecific(tls_key, t) != 0) {
+    if (pthread_setspecific(tls_key, t) != 0) {
         tls_free(t);
         return NULL;
     }
@@ -124,17 +161,11 @@ void vt_crypto_forget(void)
 
     if (!t)
         return;
-    EVP_MD_CTX_reset(t->md);
     for (i = 0; i < HMAC_SLOTS; i++) {
         hmac_slot *s = &t->slot[i];
         if (!s->used)
             continue;
-        /* reset frees the provider's digest state, which OpenSSL clears */
-        EVP_MD_CTX_reset(s->inner);
-        EVP_MD_CTX_reset(s->outer);
-        vt_wipe(s->key, sizeof(s->key));
-        s->key_len = 0;
-        s->used = false;
+        vt_wipe(s, sizeof(*s)); /* the key and both digest states */
     }
 }
 
@@ -226,19 +257,16 @@ int vt_hash_copy(vt_hash_ctx *dst, const vt_hash_ctx *src)
 
 size_t vt_hash_parts(TPM2_ALG_ID alg, const vt_buf *parts, size_t nparts, uint8_t *out)
 {
-    const EVP_MD *md = md_of(alg);
-    crypto_tls *t = tls_get();
-    unsigned int n = 0;
+    raw_md c;
     size_t i;
 
-    if (!md || !t || EVP_DigestInit_ex2(t->md, md, NULL) != 1)
+    if (!raw_init(&c, alg))
         return 0;
     for (i = 0; i < nparts; i++)
-        if (parts[i].n && EVP_DigestUpdate(t->md, parts[i].p, parts[i].n) != 1)
-            return 0;
-    if (EVP_DigestFinal_ex(t->md, out, &n) != 1)
-        return 0;
-    return n;
+        raw_update(&c, alg, parts[i].p, parts[i].n);
+    raw_final(&c, alg, out);
+    vt_wipe(&c, sizeof(c)); /* what was hashed may be secret */
+    return vt_hash_size(alg);
 }
 
 size_t vt_hash(TPM2_ALG_ID alg, const void *data, size_t len, uint8_t *out)
@@ -249,8 +277,7 @@ size_t vt_hash(TPM2_ALG_ID alg, const void *data, size_t len, uint8_t *out)
 
 /* The slot with the inner and outer states of `key` under alg: found, or
  * made in the least recently used slot.  NULL on a library failure. */
-static hmac_slot *hmac_slot_for(crypto_tls *t, TPM2_ALG_ID alg, const EVP_MD *md, const uint8_t *key,
-                                size_t key_len)
+static hmac_slot *hmac_slot_for(crypto_tls *t, TPM2_ALG_ID alg, const uint8_t *key, size_t key_len)
 {
     size_t bs = vt_hash_block_size(alg), i;
     uint8_t hashed[VT_MAX_DIGEST], pad[HMAC_KEY_MAX];
@@ -284,10 +311,12 @@ static hmac_slot *hmac_slot_for(crypto_tls *t, TPM2_ALG_ID alg, const EVP_MD *md
         memcpy(pad, key, key_len);
     for (i = 0; i < bs; i++)
         pad[i] ^= 0x36;
-    s->used = EVP_DigestInit_ex2(s->inner, md, NULL) == 1 && EVP_DigestUpdate(s->inner, pad, bs) == 1;
+    s->used = raw_init(&s->inner, alg);
+    raw_update(&s->inner, alg, pad, bs);
     for (i = 0; i < bs; i++)
         pad[i] ^= 0x36 ^ 0x5c;
-    s->used = s->used && EVP_DigestInit_ex2(s->outer, md, NULL) == 1 && EVP_DigestUpdate(s->outer, pad, bs) == 1;
+    s->used = s->used && raw_init(&s->outer, alg);
+    raw_update(&s->outer, alg, pad, bs);
     vt_wipe(pad, sizeof(pad));
     if (s->used) {
         s->alg = alg;
@@ -303,25 +332,26 @@ static hmac_slot *hmac_slot_for(crypto_tls *t, TPM2_ALG_ID alg, const EVP_MD *md
 size_t vt_hmac_parts(TPM2_ALG_ID alg, const uint8_t *key, size_t key_len,
                      const vt_buf *parts, size_t nparts, uint8_t *out)
 {
-    const EVP_MD *md = md_of(alg);
+    size_t n = vt_hash_size(alg), i;
     crypto_tls *t = tls_get();
     uint8_t inner[VT_MAX_DIGEST];
-    unsigned int n = 0, m = 0;
     hmac_slot *s;
-    size_t i;
-    bool ok;
+    raw_md w;
 
-    if (!md || !t || (key_len && !key) || !(s = hmac_slot_for(t, alg, md, key, key_len)))
+    if (!n || !t || (key_len && !key) || !(s = hmac_slot_for(t, alg, key, key_len)))
         return 0;
     /* H(key ^ opad || H(key ^ ipad || text)); out may be one of the
      * parts or the key (the DRBG updates in place): it is written last. */
-    ok = EVP_MD_CTX_copy_ex(t->md, s->inner) == 1;
-    for (i = 0; ok && i < nparts; i++)
-        ok = !parts[i].n || EVP_DigestUpdate(t->md, parts[i].p, parts[i].n) == 1;
-    ok = ok && EVP_DigestFinal_ex(t->md, inner, &n) == 1 && EVP_MD_CTX_copy_ex(t->md, s->outer) == 1 &&
-         EVP_DigestUpdate(t->md, inner, n) == 1 && EVP_DigestFinal_ex(t->md, out, &m) == 1;
+    w = s->inner;
+    for (i = 0; i < nparts; i++)
+        raw_update(&w, alg, parts[i].p, parts[i].n);
+    raw_final(&w, alg, inner);
+    w = s->outer;
+    raw_update(&w, alg, inner, n);
+    raw_final(&w, alg, out);
     vt_wipe(inner, sizeof(inner));
-    return ok ? m : 0;
+    vt_wipe(&w, sizeof(w));
+    return n;
 }
 
 bool vt_ct_equal(const void *a, const void *b, size_t n)

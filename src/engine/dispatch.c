@@ -280,6 +280,7 @@ static TPM2_RC execute(vt_cmd *c, const uint8_t *cmd, size_t len, uint8_t *rsp,
     size_t cmd_cp_len = 0, ses_cp_len = 0;
     TPM2_ALG_ID audit_alg = 0;
     uint8_t plain[VT_MAX_COMMAND_SIZE];
+    size_t plain_len = 0;
 
     if (!e->powered)
         return TPM2_RC_FAILURE;
@@ -328,10 +329,14 @@ static TPM2_RC execute(vt_cmd *c, const uint8_t *cmd, size_t len, uint8_t *rsp,
     if (roles.audit >= 0)
         ses_cp_len = vt_auth_cp_hash(c, ses[roles.audit].ses->auth_hash, ses_cp);
     if (roles.dec >= 0) {
-        size_t plen = vt_in_left(&c->in);
-        memcpy(plain, c->in.buf, plen);
-        RETURN_IF_ERROR(decrypt_param(&ses[roles.dec], (unsigned)roles.dec + 1, plain, plen));
-        vt_in_init(&c->in, plain, plen, VT_AREA_PARAM);
+        plain_len = vt_in_left(&c->in);
+        memcpy(plain, c->in.buf, plain_len);
+        TPM2_RC drc = decrypt_param(&ses[roles.dec], (unsigned)roles.dec + 1, plain, plain_len);
+        if (drc != TPM2_RC_SUCCESS) {
+            vt_wipe(plain, plain_len);
+            return drc;
+        }
+        vt_in_init(&c->in, plain, plain_len, VT_AREA_PARAM);
     }
     param_off = HEADER_SIZE + 4u * d->n_rsp_handles + (c->tag == TPM2_ST_SESSIONS ? 4u : 0u);
     room = cap - param_off - n_ses * SESSION_RSP_ROOM;
@@ -339,7 +344,9 @@ static TPM2_RC execute(vt_cmd *c, const uint8_t *cmd, size_t len, uint8_t *rsp,
 
     {
         TPM2_RC arc = d->action(c);
-        vt_wipe(plain, sizeof(plain));
+        /* the decrypted parameters are the secret part; the rest of
+         * the buffer was never written */
+        vt_wipe(plain, plain_len);
         if (arc != TPM2_RC_SUCCESS)
             return arc;
     }

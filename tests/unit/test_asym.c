@@ -7,12 +7,14 @@
 #include "helpers.h"
 #include "crypto/vt_asym.h"
 #include "crypto/vt_crypto.h"
+#include "crypto/aes_ni.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -991,6 +993,106 @@ static void ossl_aes(TPM2_ALG_ID mode, bool enc, const uint8_t *key, size_t kb, 
     EVP_CIPHER_CTX_free(c);
 }
 
+/* One-shot digests and HMACs run on libcrypto's low-level SHA contexts and
+ * keep keyed states between calls (crypto_openssl.c): every hash, key
+ * lengths around the block size (longer keys are hashed first), messages
+ * in several parts, keys repeated and alternated through the kept slots,
+ * and out aliasing the key — against EVP_Digest and EVP_Q_mac. */
+static void digests_and_hmacs_match_openssl(void **state)
+{
+    static const TPM2_ALG_ID algs[] = { TPM2_ALG_SHA1, TPM2_ALG_SHA256, TPM2_ALG_SHA384, TPM2_ALG_SHA512 };
+    static const char *names[] = { "SHA1", "SHA256", "SHA384", "SHA512" };
+    uint8_t keys[6][200], msg[300], out[VT_MAX_DIGEST], ref[VT_MAX_DIGEST], alias[200];
+    size_t key_len[6];
+    unsigned round;
+
+    (void)state;
+    assert_int_equal(RAND_bytes(msg, sizeof(msg)), 1);
+    for (unsigned k = 0; k < 6; k++) {
+        assert_int_equal(RAND_bytes(keys[k], sizeof(keys[k])), 1);
+        key_len[k] = (size_t[]){ 0, 20, 64, 65, 128, 200 }[k];
+    }
+    for (round = 0; round < 400; round++) {
+        unsigned a = round % 4, k = (round / 4) % 6;
+        size_t hl = vt_hash_size(algs[a]), ml = (round * 37u) % sizeof(msg), cut = ml / 3;
+        vt_buf parts[3] = { { msg, cut }, { msg + cut, 0 }, { msg + cut, ml - cut } };
+        unsigned int rl = 0;
+        size_t outl = 0;
+
+        assert_int_equal(vt_hash_parts(algs[a], parts, 3, out), hl);
+        assert_int_equal(EVP_Digest(msg, ml, ref, &rl, EVP_get_digestbyname(names[a]), NULL), 1);
+        assert_memory_equal(out, ref, hl);
+
+        assert_int_equal(vt_hmac_parts(algs[a], keys[k], key_len[k], parts, 3, out), hl);
+        assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, names[a], NULL, keys[k], key_len[k], msg, ml, ref,
+                                  sizeof(ref), &outl));
+        assert_int_equal(outl, hl);
+        assert_memory_equal(out, ref, hl);
+        /* out over the key itself, as the DRBG update does */
+        memcpy(alias, keys[k], key_len[k]);
+        assert_int_equal(vt_hmac_parts(algs[a], alias, key_len[k], parts, 3, alias), hl);
+        assert_memory_equal(alias, ref, hl);
+        if (round % 50 == 49)
+            vt_crypto_forget();
+    }
+}
+
+/* CFB has its own AES-NI code (aes_ni.c): random keys of every size, IVs
+ * and lengths, encrypt and decrypt, in place or not, against OpenSSL's EVP
+ * — the output and the IV it hands back (ivOut). */
+static void aes_cfb_random_matches_openssl(void **state)
+{
+    static const size_t kbs[] = { 16, 24, 32 };
+    uint8_t key[32], iv0[16], iv[16], in[80], out[80], ref[80], ref_iv[16];
+    unsigned round;
+
+    (void)state;
+    if (!vt_aes_ni_usable())
+        print_message("note: no AES-NI here, vt_aes_crypt CFB runs on EVP\n");
+    for (round = 0; round < 600; round++) {
+        size_t kb = kbs[round % 3], len;
+        bool enc = (round / 3) % 2 == 0, inplace = (round / 6) % 2 == 0;
+        EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+        int ol = 0;
+        uint8_t rl;
+
+        assert_int_equal(RAND_bytes(key, sizeof(key)), 1);
+        assert_int_equal(RAND_bytes(iv0, sizeof(iv0)), 1);
+        assert_int_equal(RAND_bytes(in, sizeof(in)), 1);
+        assert_int_equal(RAND_bytes(&rl, 1), 1);
+        len = 1 + rl % sizeof(in);
+        assert_non_null(c);
+        assert_int_equal(EVP_CipherInit_ex(c, evp_aes(TPM2_ALG_CFB, kb), NULL, key, iv0, enc ? 1 : 0), 1);
+        assert_int_equal(EVP_CipherUpdate(c, ref, &ol, in, (int)len), 1);
+        assert_int_equal((size_t)ol, len);
+        assert_int_equal(EVP_CIPHER_CTX_get_updated_iv(c, ref_iv, 16), 1);
+        EVP_CIPHER_CTX_free(c);
+
+        memcpy(iv, iv0, 16);
+        if (inplace) {
+            memcpy(out, in, len);
+            assert_int_equal(vt_aes_crypt(TPM2_ALG_CFB, enc, key, kb, iv, out, len, out), 0);
+        } else {
+            assert_int_equal(vt_aes_crypt(TPM2_ALG_CFB, enc, key, kb, iv, in, len, out), 0);
+        }
+        assert_memory_equal(out, ref, len);
+        assert_memory_equal(iv, ref_iv, 16);
+    }
+    /* SP 800-38A F.3.13, CFB128-AES128.Encrypt, block 1 */
+    {
+        static const uint8_t k[16] = { 0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6,
+                                       0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf, 0x4f, 0x3c };
+        static const uint8_t p[16] = { 0x6b, 0xc1, 0xbe, 0xe2, 0x2e, 0x40, 0x9f, 0x96,
+                                       0xe9, 0x3d, 0x7e, 0x11, 0x73, 0x93, 0x17, 0x2a };
+        static const uint8_t want[16] = { 0x3b, 0x3f, 0xd9, 0x2e, 0xb7, 0x2d, 0xad, 0x20,
+                                          0x33, 0x34, 0x49, 0xf8, 0xe8, 0x3c, 0xfb, 0x4a };
+        for (unsigned i = 0; i < 16; i++)
+            iv[i] = (uint8_t)i;
+        assert_int_equal(vt_aes_crypt(TPM2_ALG_CFB, true, k, 16, iv, p, 16, out), 0);
+        assert_memory_equal(out, want, 16);
+    }
+}
+
 static void aes_modes_match_openssl(void **state)
 {
     static const TPM2_ALG_ID modes[] = { TPM2_ALG_CFB, TPM2_ALG_CTR, TPM2_ALG_OFB, TPM2_ALG_CBC,
@@ -1215,6 +1317,8 @@ int main(void)
         cmocka_unit_test(invalid_points_rejected),
         cmocka_unit_test(ecc_parameters_p256),
         cmocka_unit_test(aes_modes_match_openssl),
+        cmocka_unit_test(aes_cfb_random_matches_openssl),
+        cmocka_unit_test(digests_and_hmacs_match_openssl),
         cmocka_unit_test(kdfe_known_value),
         cmocka_unit_test(bench),
     };
