@@ -67,9 +67,11 @@ bench-swtpm: $(BUILD)/vitrum
 	VITRUM=$(BUILD)/vitrum bench/swtpm.sh $(SWTPM_BENCH_ARGS)
 
 # In-process session benchmark / profiling driver (bench/engine_session_bench.c).
+# With libtpms-dev installed it can also run the ops on libtpms, swtpm's engine.
+LIBTPMS_BENCH := $(if $(shell pkg-config --exists libtpms 2>/dev/null && echo y),-DWITH_LIBTPMS)
 $(BUILD)/bench/engine_session_bench: bench/engine_session_bench.c $(BUILD)/libvitrum.a
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libvitrum.a -ltss2-esys -ltss2-rc $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LIBTPMS_BENCH) -o $@ $< $(BUILD)/libvitrum.a -ltss2-esys -ltss2-rc $(if $(LIBTPMS_BENCH),-ltpms) $(LDLIBS)
 
 # Transparency log: 1 million appends, proofs, bundle verification
 # (bench/tlog.sh; options: make bench-tlog TLOG_BENCH_ARGS="--entries 100000").

@@ -16,7 +16,8 @@
  * env: ENGINE_BENCH_GAP_US=N sleeps N µs before each command (an idle
  *      server), ENGINE_BENCH_TRASH_KB=N then writes N KiB of other memory
  *      (cold caches); both show what a command costs when it is not in a
- *      tight loop.
+ *      tight loop.  ENGINE_BENCH_TARGET=libtpms runs the ops on libtpms
+ *      (swtpm's engine) instead, when built with libtpms-dev.
  * ops: salted_rsa salted_ecc getrandom getrandom_enc unseal_pw unseal_hmacenc
  *      policypcr_unseal, or "all"
  * prints: op=OP count=N engine_us_per_op=... p10_us=... median_us=... p99_us=... cmds_per_op=...
@@ -35,6 +36,12 @@
 #include <tss2/tss2_tcti.h>
 
 #include "vitrum/engine.h"
+
+#ifdef WITH_LIBTPMS
+#include <libtpms/tpm_error.h>
+#include <libtpms/tpm_library.h>
+#include <libtpms/tpm_memory.h>
+#endif
 
 /* ---- platform: memory store, xorshift entropy (a benchmark, not a TPM) ---- */
 
@@ -118,13 +125,35 @@ static void before_command(void)
         trash[i]++;
 }
 
+/* ENGINE_BENCH_TARGET=libtpms (a build with libtpms-dev): the same ops on
+ * libtpms, swtpm's engine, called in process the same way — the engines
+ * compared without either server's I/O.  Its NV files go to a temporary
+ * TPM_PATH, unsynced, as swtpm writes them. */
+static int use_libtpms;
+
 static TSS2_RC t_transmit(TSS2_TCTI_CONTEXT *ctx, size_t size, const uint8_t *cmd)
 {
     eng_tcti *t = (eng_tcti *)ctx;
     uint64_t a;
     before_command();
     a = thread_ns();
-    t->rsp_len = vt_engine_execute(t->e, 0, cmd, size, t->rsp, sizeof(t->rsp));
+#ifdef WITH_LIBTPMS
+    if (use_libtpms) {
+        static unsigned char *rbuf;
+        static uint32_t rcap;
+        uint32_t rlen = 0;
+        static uint8_t cbuf[VT_MAX_COMMAND_SIZE];
+        if (size > sizeof(cbuf))
+            return TSS2_TCTI_RC_BAD_VALUE;
+        memcpy(cbuf, cmd, size); /* TPMLIB_Process takes a non-const buffer */
+        if (TPMLIB_Process(&rbuf, &rlen, &rcap, cbuf, (uint32_t)size) != TPM_SUCCESS ||
+            rlen > sizeof(t->rsp))
+            return TSS2_TCTI_RC_IO_ERROR;
+        memcpy(t->rsp, rbuf, rlen);
+        t->rsp_len = rlen;
+    } else
+#endif
+        t->rsp_len = vt_engine_execute(t->e, 0, cmd, size, t->rsp, sizeof(t->rsp));
     t->ns += thread_ns() - a;
     t->commands++;
     return TSS2_RC_SUCCESS;
@@ -414,11 +443,25 @@ int main(int argc, char **argv)
         fprintf(stderr, "engine_session_bench: error: bad count/warmup\n");
         return 2;
     }
-    if (vt_engine_new(&p, &tcti.e) != VT_OK) {
+    if (getenv("ENGINE_BENCH_TARGET") && !strcmp(getenv("ENGINE_BENCH_TARGET"), "libtpms")) {
+#ifdef WITH_LIBTPMS
+        char dir[] = "/tmp/engine_bench_libtpms.XXXXXX";
+        if (!mkdtemp(dir) || setenv("TPM_PATH", dir, 1) != 0 ||
+            TPMLIB_ChooseTPMVersion(TPMLIB_TPM_VERSION_2) != TPM_SUCCESS || TPMLIB_MainInit() != TPM_SUCCESS) {
+            fprintf(stderr, "engine_session_bench: error: libtpms init\n");
+            return 1;
+        }
+        use_libtpms = 1;
+#else
+        fprintf(stderr, "engine_session_bench: error: built without libtpms (apt-get install libtpms-dev, rebuild)\n");
+        return 2;
+#endif
+    } else if (vt_engine_new(&p, &tcti.e) != VT_OK) {
         fprintf(stderr, "engine_session_bench: error: vt_engine_new\n");
         return 1;
+    } else {
+        vt_engine_power_on(tcti.e);
     }
-    vt_engine_power_on(tcti.e);
     tcti.common.v1.magic = 0x5654454e47494e45ull; /* any value: ESAPI does not check it */
     tcti.common.v1.version = 2;
     tcti.common.v1.transmit = t_transmit;
@@ -440,6 +483,12 @@ int main(int argc, char **argv)
         status = run_op(argv[1], count, warmup);
     }
     Esys_Finalize(&esys);
-    vt_engine_free(tcti.e);
+    if (use_libtpms) {
+#ifdef WITH_LIBTPMS
+        TPMLIB_Terminate();
+#endif
+    } else {
+        vt_engine_free(tcti.e);
+    }
     return status ? 1 : 0;
 }

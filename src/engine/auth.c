@@ -422,7 +422,7 @@ TPM2_RC vt_auth_new_nonce(vt_cmd *c, vt_auth_session *s)
 
     if (!ss)
         return TPM2_RC_SUCCESS;
-    RETURN_IF_ERROR(vt_random(c->e, ss->nonce_tpm, ss->nonce_tpm_len));
+    RETURN_IF_ERROR(vt_random_nonce(c->e, ss->nonce_tpm, ss->nonce_tpm_len));
     ss->start_time = vt_time_now(c->e);
     return TPM2_RC_SUCCESS;
 }

@@ -236,6 +236,11 @@ typedef struct {
 typedef struct {
     uint8_t k[32], v[32];
     uint32_t requests;
+    /* nonceTPM values drawn ahead in one request (vt_random_nonce): a
+     * session command needs a new nonce in every response, and one
+     * 256-octet request costs a third of eight 32-octet ones */
+    uint8_t nonce_pool[256];
+    size_t nonce_left; /* unused octets at the end of nonce_pool */
 } vt_drbg;
 
 /* A derived RSA primary, remembered so that re-creating the same primary
@@ -318,6 +323,8 @@ unsigned vt_state_version(void);
 /* random.c */
 void vt_drbg_seed(vt_engine *e, const uint8_t *extra, size_t extra_len);
 TPM2_RC vt_random(vt_engine *e, uint8_t *out, size_t len);
+/* A nonceTPM (public once sent): from the pool, refilled as needed. */
+TPM2_RC vt_random_nonce(vt_engine *e, uint8_t *out, size_t len);
 void vt_drbg_stir(vt_engine *e, const uint8_t *data, size_t len);
 
 /* clock.c */

@@ -65,3 +65,21 @@ TPM2_RC vt_random(vt_engine *e, uint8_t *out, size_t len)
     d->requests++;
     return TPM2_RC_SUCCESS;
 }
+
+TPM2_RC vt_random_nonce(vt_engine *e, uint8_t *out, size_t len)
+{
+    vt_drbg *d = &e->drbg;
+    size_t cap = sizeof(d->nonce_pool);
+
+    if (len > cap)
+        return vt_random(e, out, len);
+    if (d->nonce_left < len) {
+        RETURN_IF_ERROR(vt_random(e, d->nonce_pool, cap));
+        d->nonce_left = cap;
+    }
+    /* taken from the end; what is handed out is wiped from the pool */
+    d->nonce_left -= len;
+    memcpy(out, d->nonce_pool + d->nonce_left, len);
+    vt_wipe(d->nonce_pool + d->nonce_left, len);
+    return TPM2_RC_SUCCESS;
+}

@@ -201,7 +201,7 @@ TPM2_RC vt_cmd_start_auth_session(vt_cmd *c)
     s->auth_hash = auth_hash;
     s->symmetric = sym;
     s->nonce_tpm_len = (uint16_t)hlen;
-    if (vt_random(e, s->nonce_tpm, hlen) != TPM2_RC_SUCCESS) {
+    if (vt_random_nonce(e, s->nonce_tpm, hlen) != TPM2_RC_SUCCESS) {
         vt_wipe(seed, sizeof(seed));
         return TPM2_RC_FAILURE;
     }

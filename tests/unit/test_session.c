@@ -220,6 +220,34 @@ static void same_session_twice_is_refused(void **state)
     assert_int_equal(run(E, &f, rsp, NULL), 0xA8B); /* TPM_RC_HANDLE + S2 */
 }
 
+/* nonceTPM values come from a pool drawn ahead from the DRBG
+ * (vt_random_nonce): across several refills no nonce repeats, none is
+ * zero, and none is a slice of another. */
+static void nonces_never_repeat(void **state)
+{
+    static const uint8_t zero[32];
+    uint8_t seen[40][32], nc[16] = { 7 };
+    unsigned i, j;
+
+    (void)state;
+    for (i = 0; i < 40; i++) {
+        session s;
+        frame f;
+        size_t n;
+        assert_int_equal(start_session(&s, nc, 0x40000007), 0);
+        memcpy(seen[i], s.nonce_tpm, 32);
+        assert_memory_not_equal(seen[i], zero, 32);
+        for (j = 0; j < i; j++) {
+            assert_memory_not_equal(seen[i], seen[j], 32);
+            assert_memory_not_equal(seen[i], seen[j] + 16, 16);
+        }
+        f_cmd(&f, 0x8001, 0x165); /* FlushContext */
+        f_u32(&f, s.handle);
+        f_done(&f);
+        assert_int_equal(run(E, &f, rsp, &n), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +256,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(nonce_caller_size_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(session_table_fills_up, setup, teardown),
         cmocka_unit_test_setup_teardown(same_session_twice_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(nonces_never_repeat, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
