@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_rc.h>
@@ -128,8 +129,11 @@ static void before_command(void)
 /* ENGINE_BENCH_TARGET=libtpms (a build with libtpms-dev): the same ops on
  * libtpms, swtpm's engine, called in process the same way — the engines
  * compared without either server's I/O.  Its NV files go to a temporary
- * TPM_PATH, unsynced, as swtpm writes them. */
+ * directory, unsynced, as swtpm writes them. */
 static int use_libtpms;
+#ifdef WITH_LIBTPMS
+static const char *libtpms_dir;
+#endif
 
 static TSS2_RC t_transmit(TSS2_TCTI_CONTEXT *ctx, size_t size, const uint8_t *cmd)
 {
@@ -445,13 +449,16 @@ int main(int argc, char **argv)
     }
     if (getenv("ENGINE_BENCH_TARGET") && !strcmp(getenv("ENGINE_BENCH_TARGET"), "libtpms")) {
 #ifdef WITH_LIBTPMS
-        char dir[] = "/tmp/engine_bench_libtpms.XXXXXX";
-        if (!mkdtemp(dir) || setenv("TPM_PATH", dir, 1) != 0 ||
+        static char dir[] = "/tmp/engine_bench_libtpms.XXXXXX";
+        /* libtpms's TPM 2.0 keeps its NV in ./NVChip when no callbacks are
+         * registered: run in the temporary directory */
+        if (!mkdtemp(dir) || setenv("TPM_PATH", dir, 1) != 0 || chdir(dir) != 0 ||
             TPMLIB_ChooseTPMVersion(TPMLIB_TPM_VERSION_2) != TPM_SUCCESS || TPMLIB_MainInit() != TPM_SUCCESS) {
             fprintf(stderr, "engine_session_bench: error: libtpms init\n");
             return 1;
         }
         use_libtpms = 1;
+        libtpms_dir = dir;
 #else
         fprintf(stderr, "engine_session_bench: error: built without libtpms (apt-get install libtpms-dev, rebuild)\n");
         return 2;
@@ -486,6 +493,9 @@ int main(int argc, char **argv)
     if (use_libtpms) {
 #ifdef WITH_LIBTPMS
         TPMLIB_Terminate();
+        unlink("NVChip");
+        if (chdir("/") != 0 || rmdir(libtpms_dir) != 0)
+            fprintf(stderr, "engine_session_bench: note: %s left behind\n", libtpms_dir);
 #endif
     } else {
         vt_engine_free(tcti.e);

@@ -6,19 +6,14 @@
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
 #include <wmmintrin.h>
 
 #define AES_TARGET __attribute__((target("aes,sse2")))
 
 bool vt_aes_ni_usable(void)
 {
-    static int usable = -1; /* a benign race: every thread computes the same */
-    unsigned a, b, c, d;
-
-    if (usable < 0)
-        usable = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_AES) && (d & bit_SSE2);
-    return usable == 1;
+    /* the compiler's CPU model, filled in once before main */
+    return __builtin_cpu_supports("aes") && __builtin_cpu_supports("sse2");
 }
 
 /* SubWord (FIPS 197 §5.2) of one word: AESKEYGENASSIST puts
