@@ -584,6 +584,7 @@ int vt_swtpm_main(int argc, char **argv)
     cfg.volatile_key = store.key ? store.key->enc : NULL;
     cfg.log_fd = log_fd;
     cfg.log_level = log_level;
+    cfg.log_path = log_file[0] ? log_file : NULL;
     if (log_fd >= 0)
         dprintf(log_fd, "vitrum %s: swtpm socket interface, state %s\n", VITRUM_VERSION, state);
     result = vt_serve_swtpm(&e, &cfg);

@@ -16,6 +16,7 @@
 #include "common/be.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -883,6 +884,24 @@ static int accept_for(vt_sw_host *h, sw *s, int lfd)
     return fd;
 }
 
+/* SIGHUP: --log file= is opened again by name onto the same descriptor,
+ * so the lines after a logrotate go to the new file.  If the file cannot
+ * be opened the old one is kept. */
+static void reopen_log(sw *s)
+{
+    int fd;
+
+    if (!s->cfg.log_path || s->cfg.log_fd < 0)
+        return;
+    fd = open(s->cfg.log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    if (fd != s->cfg.log_fd) {
+        (void)dup3(fd, s->cfg.log_fd, O_CLOEXEC);
+        close(fd);
+    }
+}
+
 int vt_sw_host_run(vt_sw_host *h)
 {
     sigset_t mask;
@@ -960,7 +979,10 @@ int vt_sw_host_run(vt_sw_host *h)
                 break;
             }
             if (si.ssi_signo == SIGHUP) {
-                vt_log_reopen(); /* logrotate moved the log file away */
+                /* logrotate moved the log file away */
+                vt_log_reopen();
+                for (k = 0; k < h->n; k++)
+                    reopen_log(h->inst[k]);
                 hup = true;
             }
         }

@@ -70,6 +70,7 @@ typedef struct {
     const uint8_t *volatile_key;  /* its key (the state key's), or NULL */
     int log_fd;           /* -1: no log */
     int log_level;
+    const char *log_path; /* --log file=: reopened onto log_fd on SIGHUP, or NULL */
     const char *name;     /* the instance's name in log lines, or NULL */
 } vt_swtpm_cfg;
 

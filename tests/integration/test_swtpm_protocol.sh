@@ -128,6 +128,29 @@ est_server "$VT_TMP/est.state"
 vt_check_eq "the reset survives a restart too" "result=0 bit=0" "$("$VT_PYTHON" "$CTL" --tcp $((EPORT + 1)) est)"
 est_stop
 
+# --log file= follows logrotate: SIGHUP opens the file again by name
+mkdir -p "$VT_TMP/rot.state"
+"$VITRUM_BIN" swtpm socket --tpm2 --ctrl type=unixio,path="$VT_TMP/rot.sock" --tpmstate dir="$VT_TMP/rot.state" \
+	--log file="$VT_TMP/rot.log",level=20 --flags not-need-init 2>"$VT_TMP/rot.err" &
+rot_pid=$!
+if wait_sock "$VT_TMP/rot.sock" $rot_pid; then
+	"$VT_PYTHON" "$CTL" --unix "$VT_TMP/rot.sock" caps >/dev/null
+	mv "$VT_TMP/rot.log" "$VT_TMP/rot.log.1"
+	kill -HUP $rot_pid
+	sleep 0.3
+	vt_check_eq "the server lives through SIGHUP" "result=0 bit=0" \
+		"$("$VT_PYTHON" "$CTL" --unix "$VT_TMP/rot.sock" est)"
+	vt_check_true "after SIGHUP the log goes to a new file of the same name" \
+		grep -q "control command 4 " "$VT_TMP/rot.log"
+	vt_check_true "... and the rotated file kept the lines before it" \
+		grep -q "control command 1 " "$VT_TMP/rot.log.1"
+	vt_check_fails "... and nothing after it" grep -q "control command 4 " "$VT_TMP/rot.log.1"
+else
+	vt_not_ok "vitrum swtpm with --log file= starts"
+fi
+kill -TERM $rot_pid 2>/dev/null
+wait $rot_pid 2>/dev/null
+
 # the command line refuses what it does not implement, and says why
 vt_check_fails "refuses an unknown option" "$VITRUM_BIN" swtpm socket --tpm2 --seccomp action=none \
 	--ctrl type=unixio,path="$VT_TMP/x.sock" --tpmstate dir="$VT_TMP/x"
