@@ -57,6 +57,14 @@ typedef struct vt_object {
     uint32_t owner; /* the client that loaded it (vt_engine_set_client) */
 } vt_object;
 
+/* A hierarchy's authPolicy (TPM2_SetPrimaryPolicy): alg TPM_ALG_NULL and
+ * len 0 when there is none. */
+typedef struct {
+    TPM2_ALG_ID alg;
+    uint16_t len;
+    uint8_t digest[VT_MAX_DIGEST];
+} vt_hier_policy;
+
 /* What Shutdown(STATE) preserves for Startup(STATE) (Part 1 §12.2.2). */
 typedef struct {
     bool valid;
@@ -68,15 +76,14 @@ typedef struct {
      * keeps them (Part 3 §9.3.1).  Stored as "disabled" so that a state
      * without them resumes with the hierarchies enabled. */
     bool sh_disabled, eh_disabled, ph_nv_disabled;
+    /* platformAuth and platformPolicy: TPM Resume keeps them, TPM Reset
+     * and TPM Restart set them empty (Part 1 §10.3, Part 3 §9.3.1), so
+     * the value platform firmware set at boot still guards the platform
+     * hierarchy after a suspend, when no firmware runs to set it again. */
+    uint8_t platform_auth[VT_MAX_DIGEST];
+    uint16_t platform_auth_len;
+    vt_hier_policy platform_policy;
 } vt_saved_state;
-
-/* A hierarchy's authPolicy (TPM2_SetPrimaryPolicy): alg TPM_ALG_NULL and
- * len 0 when there is none. */
-typedef struct {
-    TPM2_ALG_ID alg;
-    uint16_t len;
-    uint8_t digest[VT_MAX_DIGEST];
-} vt_hier_policy;
 
 /* Dictionary-attack protection (Part 1 §19.8, da.c). */
 typedef struct {
@@ -205,7 +212,7 @@ typedef struct {
     uint8_t null_seed[VT_SEED_SIZE];
     uint8_t null_proof[VT_SEED_SIZE];
     bool ph_enable, sh_enable, eh_enable, ph_enable_nv;
-    uint8_t platform_auth[VT_MAX_DIGEST]; /* platformAuth is cleared at Startup */
+    uint8_t platform_auth[VT_MAX_DIGEST]; /* platformAuth: kept only by TPM Resume */
     uint16_t platform_auth_len;
     uint64_t time_origin;  /* monotonic ms at _TPM_Init: Time = now - origin */
     int32_t clock_rate_ppm; /* ClockRateAdjust, parts per million */
@@ -223,7 +230,7 @@ typedef struct {
      * vt_persistent). */
     uint8_t audit_digest[VT_MAX_DIGEST]; /* zeros when cleared */
     bool audit_digest_set;          /* a command was audited since it was cleared */
-    vt_hier_policy platform_policy; /* cleared at Startup, like platformAuth */
+    vt_hier_policy platform_policy; /* like platformAuth: kept only by TPM Resume */
     /* Dictionary attack (da.c): Time (ms) from which the next failure is
      * forgiven, and from which lockoutRecovery runs; the Startup rules
      * have been applied; a change waits to be committed. */

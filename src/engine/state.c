@@ -19,7 +19,7 @@
  *    (trust.c), appended; a version 4 or 5 state is read with an empty
  *    store and no floors.
  * An older state is refused with VT_ERR_STATE_VERSION, never mis-read. */
-#define STATE_VERSION 6u
+#define STATE_VERSION 7u
 #define STATE_VERSION_MIN 4u
 
 #include "engine/state.h"
@@ -250,6 +250,15 @@ static void walk(vt_walker *w, vt_persistent *p)
         memset(&p->trust, 0, sizeof(p->trust));
         p->saved.sh_disabled = p->saved.eh_disabled = p->saved.ph_nv_disabled = false;
         p->tpm_established = false;
+    }
+    if (w->writing || w->version >= 7) {
+        /* platformAuth and platformPolicy saved for TPM Resume */
+        vt_w_auth(w, p->saved.platform_auth, &p->saved.platform_auth_len);
+        walk_policy(w, &p->saved.platform_policy);
+    } else {
+        p->saved.platform_auth_len = 0;
+        memset(&p->saved.platform_policy, 0, sizeof(p->saved.platform_policy));
+        p->saved.platform_policy.alg = TPM2_ALG_NULL;
     }
 
     if (!w->writing) {

@@ -182,6 +182,22 @@ vt_check_eq "phEnableNV is 0" "0" "$(startup_clear phEnableNV)"
 vt_check_fails "the platform NV index is out of reach" tpm2_nvreadpublic 0x01400100
 vt_check "tpm2_hierarchycontrol -C p phEnableNV set" tpm2_hierarchycontrol -C p phEnableNV set
 vt_check "the platform NV index is back" tpm2_nvreadpublic 0x01400100
+# platformAuth and platformPolicy: TPM Resume keeps them, also across a
+# server restart; TPM Restart empties them (Part 1 §10.3).  Platform
+# firmware does not run again after a suspend to set them.
+printf '%064d' 7 | xxd -r -p >"$T/ppol.dat"
+vt_check "tpm2_changeauth -c platform platpw" tpm2_changeauth -c platform platpw
+vt_check "tpm2_setprimarypolicy -C p" tpm2_setprimarypolicy -C p -P platpw -L "$T/ppol.dat" -g sha256
+vt_check "tpm2_shutdown (STATE) with a platformAuth set" tpm2_shutdown
+vt_server_restart --startup none || vt_done
+vt_check "tpm2_startup (STATE): TPM Resume" tpm2_startup
+vt_check_rc "after Resume the empty platformAuth is refused: TPM_RC_BAD_AUTH" 0x9a2 \
+	tpm2_hierarchycontrol -C p shEnable set
+vt_check "after Resume platformAuth still authorizes" tpm2_hierarchycontrol -C p -P platpw shEnable set
+vt_check "tpm2_shutdown (CLEAR)" tpm2_shutdown -c
+vt_server_restart --startup none || vt_done
+vt_check "tpm2_startup (CLEAR): TPM Reset" tpm2_startup -c
+vt_check "after a Reset the empty platformAuth authorizes again" tpm2_hierarchycontrol -C p shEnable set
 vt_check_eq "HierarchyControl with an enable that is no hierarchy: TPM_RC_VALUE (parameter 1)" "rc=0x000001c4" \
 	"$(rawauth $CC_HierarchyControl $PLATFORM "4000000700")"
 

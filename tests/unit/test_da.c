@@ -257,16 +257,17 @@ static void test_state_v4(void **state)
     e->p.disable_clear = true;
     n = vt_state_marshal(&e->p, blob, sizeof(blob));
     assert_true(n > 300);
-    assert_int_equal(blob[4 + 7], 6); /* u16 version, stored as 64 bits */
+    assert_int_equal(blob[4 + 7], 7); /* u16 version, stored as 64 bits */
     /* the same state read back: the fields are kept */
     assert_int_equal(vt_state_unmarshal(&e->p, blob, n), VT_OK);
     assert_int_equal(e->p.da.max_tries, 7);
     assert_true(e->p.disable_clear);
     /* cut to version 4 */
-    /* without the version 6 part (an empty trust store: 46 octets, the
-     * three saved hierarchy enables and tpmEstablished: 4) and the version
-     * 5 part */
-    v4 = n - 32 - 50 - (3 * (8 + 8 + 64) + 1 + 4 * 8 + 3 + 8 + 32 + 8);
+    /* without the version 7 part (the saved platformAuth, 8 + 64 octets,
+     * and platformPolicy, 8 + 8 + 64: integers take 8), the version 6 part (an empty trust
+     * store: 46 octets, the three saved hierarchy enables and
+     * tpmEstablished: 4) and the version 5 part */
+    v4 = n - 32 - 152 - 50 - (3 * (8 + 8 + 64) + 1 + 4 * 8 + 3 + 8 + 32 + 8);
     blob[4 + 7] = 4;
     assert_int_equal(vt_hash(TPM2_ALG_SHA256, blob, v4, blob + v4), 32);
     assert_int_equal(vt_state_unmarshal(&e->p, blob, v4 + 32), VT_OK);

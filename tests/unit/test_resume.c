@@ -3,6 +3,7 @@
  * CLEAR, a power cycle, Startup(STATE): they stay CLEAR and phEnable is SET;
  * Startup(CLEAR) instead sets them all. */
 #include "helpers.h"
+#include "engine/engine_internal.h"
 
 #define TPM_RH_OWNER 0x40000001u
 #define TPM_RH_ENDORSEMENT 0x4000000Bu
@@ -132,11 +133,48 @@ static void resume_with_enables_set(void **state)
     vt_engine_free(e);
 }
 
+/* platformAuth and platformPolicy: TPM Resume keeps them (saved in the
+ * durable state at Shutdown(STATE)), TPM Restart empties them (Part 1
+ * §10.3). */
+static void resume_keeps_platform_auth(void **state)
+{
+    test_platform t = { 0 };
+    vt_engine *e = started_engine(&t);
+    static const uint8_t pw[5] = { 'p', 'l', 'a', 't', 'w' };
+
+    (void)state;
+    memcpy(e->v.platform_auth, pw, sizeof(pw));
+    e->v.platform_auth_len = sizeof(pw);
+    e->v.platform_policy.alg = TPM2_ALG_SHA256;
+    e->v.platform_policy.len = 32;
+    memset(e->v.platform_policy.digest, 0xA5, 32);
+
+    assert_int_equal(su_cmd(e, 0x145, 1), 0); /* Shutdown(STATE) */
+    power_cycle(e);
+    assert_int_equal(e->v.platform_auth_len, 0); /* volatile: gone at power-off */
+    assert_int_equal(su_cmd(e, 0x144, 1), 0); /* Startup(STATE): TPM Resume */
+    assert_int_equal(e->v.platform_auth_len, sizeof(pw));
+    assert_memory_equal(e->v.platform_auth, pw, sizeof(pw));
+    assert_int_equal(e->v.platform_policy.alg, TPM2_ALG_SHA256);
+    assert_int_equal(e->v.platform_policy.len, 32);
+    assert_int_equal(e->v.platform_policy.digest[31], 0xA5);
+
+    /* TPM Restart: Shutdown(STATE) + Startup(CLEAR) */
+    assert_int_equal(su_cmd(e, 0x145, 1), 0);
+    power_cycle(e);
+    assert_int_equal(su_cmd(e, 0x144, 0), 0);
+    assert_int_equal(e->v.platform_auth_len, 0);
+    assert_int_equal(e->v.platform_policy.alg, TPM2_ALG_NULL);
+    assert_int_equal(e->v.platform_policy.len, 0);
+    vt_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(resume_keeps_enables),
         cmocka_unit_test(resume_with_enables_set),
+        cmocka_unit_test(resume_keeps_platform_auth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

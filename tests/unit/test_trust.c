@@ -804,16 +804,17 @@ static void test_state_v6_v5(void **state)
     assert_memory_equal(a, b, nb - (1 + 2 + 2 + 8 + 2 + 8));
     /* a corrupt store entry is refused: a key of the wrong type for its role */
     n = vt_state_marshal(&e->p, blob, sizeof(blob));
-    assert_int_equal(blob[4 + 7], 6);
+    assert_int_equal(blob[4 + 7], 7);
     assert_int_equal(vt_state_unmarshal(&e->p, blob, n), VT_OK);
     /* version 5: the same state without the trust walk loads with an empty
-     * store (the version 6 part is the last: an empty store's walk is 46
-     * octets, then the three saved hierarchy enables and tpmEstablished, 4;
-     * so cut the state of a fresh engine) */
+     * store (the version 7 part is the last, 152 octets: the saved
+     * platformAuth and platformPolicy; before it the version 6 part: an
+     * empty store's walk is 46 octets, then the three saved hierarchy
+     * enables and tpmEstablished, 4; so cut the state of a fresh engine) */
     vt_engine_free(e);
     e = fresh();
     n = vt_state_marshal(&e->p, blob, sizeof(blob));
-    v5 = n - 32 - 50;
+    v5 = n - 32 - 152 - 50;
     blob[4 + 7] = 5;
     assert_int_equal(vt_hash(TPM2_ALG_SHA256, blob, v5, blob + v5), 32);
     memset(&e->p.trust, 0x5A, sizeof(e->p.trust));
@@ -828,7 +829,7 @@ static void test_state_v6_v5(void **state)
     p = tp_platform(&tp);
     assert_int_equal(vt_engine_new(&p, &e), VT_OK);
     vt_engine_free(e);
-    /* a version 6 blob cut short is corrupt */
+    /* a current (version 7) blob cut short is corrupt */
     e = fresh();
     n = vt_state_marshal(&e->p, blob, sizeof(blob));
     assert_int_equal(vt_hash(TPM2_ALG_SHA256, blob, n - 32 - 8, blob + n - 32 - 8), 32);

@@ -66,17 +66,24 @@ TPM2_RC vt_cmd_startup(vt_cmd *c)
      * are SET by TPM Reset and TPM Restart and kept by TPM Resume
      * (Part 3 §9.3.1). */
     e->v.ph_enable = e->v.sh_enable = e->v.eh_enable = e->v.ph_enable_nv = true;
+    /* platformAuth and platformPolicy: empty after TPM Reset and TPM
+     * Restart, kept by TPM Resume (Part 1 §10.3). */
+    e->v.platform_auth_len = 0;
+    memset(&e->v.platform_policy, 0, sizeof(e->v.platform_policy));
+    e->v.platform_policy.alg = TPM2_ALG_NULL;
     if (kind == TPM_RESUME) {
         e->v.sh_enable = !p->saved.sh_disabled;
         e->v.eh_enable = !p->saved.eh_disabled;
         e->v.ph_enable_nv = !p->saved.ph_nv_disabled;
+        memcpy(e->v.platform_auth, p->saved.platform_auth, sizeof(e->v.platform_auth));
+        e->v.platform_auth_len = p->saved.platform_auth_len;
+        e->v.platform_policy = p->saved.platform_policy;
     }
     /* The saved state is used once; a later power loss is disorderly. */
     p->last_shutdown = VT_SU_NONE;
     vt_wipe(&p->saved, sizeof(p->saved));
     p->saved.valid = false;
 
-    e->v.platform_auth_len = 0;
     e->v.started = true;
     /* DA bookkeeping of this Startup: a non-orderly one after DA was in
      * use counts one failure (Part 1 §19.8.?) */
@@ -108,6 +115,9 @@ TPM2_RC vt_cmd_shutdown(vt_cmd *c)
         p->saved.sh_disabled = !e->v.sh_enable;
         p->saved.eh_disabled = !e->v.eh_enable;
         p->saved.ph_nv_disabled = !e->v.ph_enable_nv;
+        memcpy(p->saved.platform_auth, e->v.platform_auth, sizeof(p->saved.platform_auth));
+        p->saved.platform_auth_len = e->v.platform_auth_len;
+        p->saved.platform_policy = e->v.platform_policy;
         p->saved.valid = true;
     } else {
         vt_wipe(&p->saved, sizeof(p->saved));
