@@ -363,6 +363,8 @@ bool vt_hierarchy_enabled(const vt_engine *e, TPMI_RH_HIERARCHY h);
 /* The authPolicy of a permanent handle (owner, endorsement, lockout,
  * platform); NULL for any other handle. */
 vt_hier_policy *vt_hierarchy_policy(vt_engine *e, TPM2_HANDLE h);
+/* No policy: TPM_ALG_NULL, empty digest (wiped). */
+void vt_hier_policy_clear(vt_hier_policy *pol);
 /* check_handle (dispatch.c) for the hierarchy handle kinds
  * (VT_H_HIERARCHY ... VT_H_LOCKOUT); TPM_RC_VALUE for any other kind. */
 TPM2_RC vt_hierarchy_check_handle(vt_engine *e, int kind, TPM2_HANDLE h);

@@ -64,3 +64,9 @@ TPM2_RC vt_hierarchy_check_handle(vt_engine *e, int kind, TPM2_HANDLE h)
         return TPM2_RC_HIERARCHY;
     return TPM2_RC_SUCCESS;
 }
+
+void vt_hier_policy_clear(vt_hier_policy *pol)
+{
+    vt_wipe(pol, sizeof(*pol));
+    pol->alg = TPM2_ALG_NULL;
+}

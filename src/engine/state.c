@@ -257,8 +257,7 @@ static void walk(vt_walker *w, vt_persistent *p)
         walk_policy(w, &p->saved.platform_policy);
     } else {
         p->saved.platform_auth_len = 0;
-        memset(&p->saved.platform_policy, 0, sizeof(p->saved.platform_policy));
-        p->saved.platform_policy.alg = TPM2_ALG_NULL;
+        vt_hier_policy_clear(&p->saved.platform_policy);
     }
 
     if (!w->writing) {

@@ -33,12 +33,6 @@ static void flush_hierarchy(vt_engine *e, TPMI_RH_HIERARCHY h, bool persistent)
             vt_object_flush(e, &e->p.persistent[i]);
 }
 
-static void clear_policy(vt_hier_policy *pol)
-{
-    vt_wipe(pol, sizeof(*pol));
-    pol->alg = TPM2_ALG_NULL;
-}
-
 static void clear_auth(uint8_t *auth, uint16_t *len)
 {
     vt_wipe(auth, VT_MAX_DIGEST);
@@ -162,7 +156,7 @@ TPM2_RC vt_cmd_change_pps(vt_cmd *c)
     RETURN_IF_ERROR(vt_in_end(&c->in));
     RETURN_IF_ERROR(vt_random(e, e->p.pps, VT_SEED_SIZE));
     RETURN_IF_ERROR(vt_random(e, e->p.ph_proof, VT_SEED_SIZE));
-    clear_policy(&e->v.platform_policy);
+    vt_hier_policy_clear(&e->v.platform_policy);
     flush_hierarchy(e, TPM2_RH_PLATFORM, true);
     c->state_changed = true;
     return TPM2_RC_SUCCESS;
@@ -180,7 +174,7 @@ TPM2_RC vt_cmd_change_eps(vt_cmd *c)
     RETURN_IF_ERROR(vt_random(e, e->p.eps, VT_SEED_SIZE));
     RETURN_IF_ERROR(vt_random(e, e->p.eh_proof, VT_SEED_SIZE));
     clear_auth(e->p.endorsement_auth, &e->p.endorsement_auth_len);
-    clear_policy(&e->p.endorsement_policy);
+    vt_hier_policy_clear(&e->p.endorsement_policy);
     flush_hierarchy(e, TPM2_RH_ENDORSEMENT, true);
     c->state_changed = true;
     return TPM2_RC_SUCCESS;
@@ -218,9 +212,9 @@ TPM2_RC vt_cmd_clear(vt_cmd *c)
     clear_auth(p->owner_auth, &p->owner_auth_len);
     clear_auth(p->endorsement_auth, &p->endorsement_auth_len);
     clear_auth(p->lockout_auth, &p->lockout_auth_len);
-    clear_policy(&p->owner_policy);
-    clear_policy(&p->endorsement_policy);
-    clear_policy(&p->lockout_policy);
+    vt_hier_policy_clear(&p->owner_policy);
+    vt_hier_policy_clear(&p->endorsement_policy);
+    vt_hier_policy_clear(&p->lockout_policy);
     /* The release trust store is the owner's: keys and policy go; the SVN
      * floors stay (trust.h). */
     vt_trust_clear(&p->trust);

@@ -69,8 +69,7 @@ TPM2_RC vt_cmd_startup(vt_cmd *c)
     /* platformAuth and platformPolicy: empty after TPM Reset and TPM
      * Restart, kept by TPM Resume (Part 1 §10.3). */
     e->v.platform_auth_len = 0;
-    memset(&e->v.platform_policy, 0, sizeof(e->v.platform_policy));
-    e->v.platform_policy.alg = TPM2_ALG_NULL;
+    vt_hier_policy_clear(&e->v.platform_policy);
     if (kind == TPM_RESUME) {
         e->v.sh_enable = !p->saved.sh_disabled;
         e->v.eh_enable = !p->saved.eh_disabled;
